@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import reverse
+
+from workers.admin import JobAdmin
+
+from .models import CalcJob
+
+
+@admin.register(CalcJob)
+class CalcJobAdmin(JobAdmin):
+    list_display = [*JobAdmin.list_display, "summary"]
+    fields = [*JobAdmin.common_fields, "input_size", "numbers", "result", "log"]
+
+    @admin.display(description="result")
+    def summary(self, job):
+        if not job.result:
+            return "—"
+        r = job.result
+        return (f"n={r['count']} min={r['min']} max={r['max']} "
+                f"mean={r['mean']:.6g} median={r['median']}")
+
+    @admin.display(description="values")
+    def input_size(self, job):
+        return len(job.numbers)
+
+    @admin.display(description="log file")
+    def log(self, job):
+        if not job.log_key:
+            return "—"
+        return self.link(reverse("calc:log", args=[job.id]), job.log_key)

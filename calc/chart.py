@@ -1,0 +1,44 @@
+"""Geometry of the job page's inline SVG chart: the values in order, the statistics marked."""
+
+WIDTH, HEIGHT = 640, 260
+LEFT, RIGHT, TOP, BOTTOM = 8, 110, 12, 12
+MAX_COLUMNS = 600  # past this many values, each column shows the range of its bucket
+MAX_DOTS = 100
+
+
+def chart(values: list, result: dict) -> dict:
+    low, high = result["min"], result["max"]
+    span = (high - low) or 1
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y(value) -> float:
+        if high == low:
+            return TOP + plot_h / 2
+        return round(TOP + (high - value) / span * plot_h, 2)
+
+    def x(index: float, count: int) -> float:
+        return round(LEFT + (index / (count - 1) if count > 1 else 0.5) * plot_w, 2)
+
+    count = len(values)
+    if count <= MAX_COLUMNS:
+        points = [(x(i, count), y(v)) for i, v in enumerate(values)]
+    else:
+        points = []
+        for column in range(MAX_COLUMNS):
+            bucket = values[column * count // MAX_COLUMNS:(column + 1) * count // MAX_COLUMNS]
+            points += [(x(column, MAX_COLUMNS), y(max(bucket))),
+                       (x(column, MAX_COLUMNS), y(min(bucket)))]
+    marks = [
+        {"name": name, "value": result[name], "y": y(result[name])}
+        for name in ("max", "mean", "median", "min")
+    ]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "label_x": WIDTH - RIGHT + 6,
+        "polyline": " ".join(f"{px},{py}" for px, py in points),
+        "dots": points if count <= MAX_DOTS else [],
+        "marks": marks,
+    }

@@ -1,0 +1,46 @@
+"""The CloudCal message handler: numbers in, statistics and a log file out."""
+
+import json
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from workers.consumer import Context
+from workers.envelope import PermanentError, timestamp
+
+from .stats import check_values, summarize
+
+
+def log_key(job_id: str) -> str:
+    return f"logs/calc/{job_id}.log"
+
+
+def handle(message: dict, context: Context) -> dict:
+    try:
+        numbers = check_values(message.get("numbers"))
+    except ValueError as error:
+        raise PermanentError(f"bad input: {error}") from None
+    result = summarize(numbers)
+    key = log_key(context.job_id)
+    saved = default_storage.save(key, ContentFile(log_text(numbers, result, context).encode()))
+    if saved != key:  # the storage must overwrite, or a redelivery would leave a second copy
+        raise RuntimeError(f"storage saved {key} as {saved}")
+    return {"result": result, "log_key": key}
+
+
+def log_text(numbers: list, result: dict, context: Context) -> str:
+    lines = [
+        "CloudCal job log",
+        f"job_id: {context.job_id}",
+        f"worker: {context.worker}",
+        f"started_at: {context.started_at}",
+        f"written_at: {timestamp()}",
+        f"attempt: {context.receive_count}",
+        "",
+        *(f"{key}: {value!r}" for key, value in result.items()),
+        "",
+        f"input ({len(numbers)} values):",
+        json.dumps(numbers),
+        "",
+    ]
+    return "\n".join(lines)

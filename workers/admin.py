@@ -1,0 +1,47 @@
+"""Admin pieces every job model shares: a read-only history browser."""
+
+import uuid
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "status", "created_at", "took", "worker"]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["id"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    list_per_page = 50
+    common_fields = ["id", "status", "owner", "created_at", "sent_at", "attempts", "started_at",
+                     "finished_at", "took", "run_time", "worker", "error"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for field in self.get_fields(request, obj)]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Ids are UUIDs: match a whole id exactly, in any spelling, rather than by substring.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(pk=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.filter(pk__startswith=term.replace("-", "").lower()), False
+
+    @admin.display(description="took")
+    def took(self, job):
+        value = job.turnaround
+        return f"{value.total_seconds():.2f} s" if value else "—"
+
+    @admin.display(description="run time")
+    def run_time(self, job):
+        value = job.run_time
+        return f"{value.total_seconds() * 1000:.0f} ms" if value else "—"
+
+    @staticmethod
+    def link(url: str, text: str):
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, text)

@@ -1,0 +1,171 @@
+"""Every boto3 call of the project goes through this module.
+
+It owns the clients (standard retry mode, a read timeout longer than the
+long poll), the cached queue-URL lookup and the batch helpers.
+"""
+
+import functools
+import json
+import logging
+import threading
+
+import boto3
+from botocore.config import Config
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+LONG_POLL_SECONDS = 20
+MAX_RECEIVE_COUNT = 5
+
+_lock = threading.Lock()
+_queue_urls: dict[str, str] = {}
+
+
+def client_config() -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        connect_timeout=5,
+        read_timeout=LONG_POLL_SECONDS + 10,
+        max_pool_connections=50,
+    )
+
+
+@functools.cache
+def client(service: str):
+    # boto3 clients are thread-safe once made; making them is not, hence the cache.
+    session = boto3.session.Session()
+    return session.client(
+        service,
+        region_name=settings.AWS_REGION,
+        endpoint_url=settings.AWS_ENDPOINT_URL,
+        config=client_config(),
+    )
+
+
+def sqs():
+    with _lock:
+        return client("sqs")
+
+
+def s3():
+    with _lock:
+        return client("s3")
+
+
+def reset() -> None:
+    """Forget clients and queue URLs (after the endpoint or the region changed)."""
+    with _lock:
+        client.cache_clear()
+        _queue_urls.clear()
+
+
+def queue_name(name: str) -> str:
+    return settings.CLOUDSITE_QUEUE_PREFIX + name
+
+
+def queue_url(name: str) -> str:
+    url = _queue_urls.get(name)
+    if url is None:
+        url = sqs().get_queue_url(QueueName=queue_name(name))["QueueUrl"]
+        _queue_urls[name] = url
+    return url
+
+
+def send(queue: str, body: str) -> str:
+    return sqs().send_message(QueueUrl=queue_url(queue), MessageBody=body)["MessageId"]
+
+
+def receive(queue: str, *, wait_time: int, visibility_timeout: int | None = None,
+            max_messages: int = 10) -> list[dict]:
+    kwargs = {
+        "QueueUrl": queue_url(queue),
+        "MaxNumberOfMessages": max_messages,
+        "WaitTimeSeconds": wait_time,
+        "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+    }
+    if visibility_timeout is not None:
+        kwargs["VisibilityTimeout"] = visibility_timeout
+    return sqs().receive_message(**kwargs).get("Messages", [])
+
+
+def send_batch(queue: str, bodies: dict[str, str]) -> set[str]:
+    """Send {entry id: body}; return the ids that SQS did not accept."""
+    if not bodies:
+        return set()
+    entries = [{"Id": key, "MessageBody": body} for key, body in bodies.items()]
+    response = sqs().send_message_batch(QueueUrl=queue_url(queue), Entries=entries)
+    return _failed_ids(response, "send")
+
+
+def delete_batch(queue: str, receipts: dict[str, str]) -> set[str]:
+    """Delete {entry id: receipt handle}; return the ids that failed."""
+    if not receipts:
+        return set()
+    entries = [{"Id": key, "ReceiptHandle": handle} for key, handle in receipts.items()]
+    response = sqs().delete_message_batch(QueueUrl=queue_url(queue), Entries=entries)
+    return _failed_ids(response, "delete")
+
+
+def change_visibility_batch(queue: str, receipts: dict[str, str], timeout: int) -> set[str]:
+    if not receipts:
+        return set()
+    entries = [
+        {"Id": key, "ReceiptHandle": handle, "VisibilityTimeout": timeout}
+        for key, handle in receipts.items()
+    ]
+    response = sqs().change_message_visibility_batch(QueueUrl=queue_url(queue), Entries=entries)
+    return _failed_ids(response, "change visibility of")
+
+
+def _failed_ids(response: dict, action: str) -> set[str]:
+    failed = response.get("Failed", [])
+    for entry in failed:
+        log.warning("SQS could not %s entry %s: %s %s", action, entry["Id"],
+                    entry.get("Code"), entry.get("Message"))
+    return {entry["Id"] for entry in failed}
+
+
+def create_queues(tools) -> list[str]:
+    """Create every queue of the tools, with redrive to dead-letter queues. Idempotent."""
+    sqs_client = sqs()
+    created = []
+    for tool in tools:
+        dlq_url = sqs_client.create_queue(
+            QueueName=queue_name(tool.dead_letter_queue),
+            Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)},
+        )["QueueUrl"]
+        dlq_arn = sqs_client.get_queue_attributes(
+            QueueUrl=dlq_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        redrive = json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+        )
+        sqs_client.create_queue(
+            QueueName=queue_name(tool.request_queue),
+            Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "60"},
+        )
+        sqs_client.create_queue(QueueName=queue_name(tool.response_queue))
+        created += [tool.dead_letter_queue, tool.request_queue, tool.response_queue]
+    return created
+
+
+def create_bucket(name: str) -> None:
+    s3_client = s3()
+    try:
+        s3_client.head_bucket(Bucket=name)
+        return
+    except s3_client.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
+            raise
+    kwargs = {"Bucket": name}
+    if settings.AWS_REGION != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+    s3_client.create_bucket(**kwargs)
+    s3_client.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        },
+    )

@@ -1,0 +1,94 @@
+import os
+import secrets
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from workers import aws
+
+CHILDREN = ["run_calc_worker", "reconcile_replies"]
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+class Command(BaseCommand):
+    help = ("The whole system on one machine: an embedded AWS emulator (moto) for SQS, "
+            "the queues, the workers, the reconciler and the site on http://127.0.0.1:8000.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000,
+                            help="Port of the site (default 8000).")
+        parser.add_argument("--aws-port", type=int, default=0,
+                            help="Port of the AWS emulator (default: any free port).")
+
+    def handle(self, *args, port=8000, aws_port=0, **options):
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError:
+            raise CommandError("runlocal needs moto[server]: pip install -r requirements.txt")
+
+        emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+        emulator.start()
+        host, bound_port = emulator.get_host_and_port()
+        endpoint = f"http://{host}:{bound_port}"
+        self.use_endpoint(endpoint)
+        self.stdout.write(f"AWS emulator (moto) on {endpoint}")
+
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("setup_aws", stdout=self.stdout)
+        self.ensure_admin()
+
+        children = [self.start_child(name) for name in CHILDREN]
+        # runserver stops on KeyboardInterrupt; make SIGTERM take the same path.
+        signal.signal(signal.SIGTERM, interrupt)
+        try:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.stop_children(children)
+            emulator.stop()
+            self.stdout.write("runlocal stopped")
+
+    def use_endpoint(self, endpoint: str) -> None:
+        # Children inherit the environment; this process reads settings.
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, "local-emulator")
+        os.environ.setdefault("AWS_DEFAULT_REGION", settings.AWS_REGION)
+        settings.AWS_ENDPOINT_URL = endpoint
+        aws.reset()
+
+    def ensure_admin(self) -> None:
+        users = get_user_model().objects
+        if users.filter(is_superuser=True).exists():
+            return
+        password = secrets.token_urlsafe(12)
+        users.create_superuser("admin", "admin@localhost", password)
+        self.stdout.write(self.style.WARNING(
+            f"Created the admin account: user 'admin', password '{password}' "
+            "(shown this once; change it with manage.py changepassword admin)"))
+
+    def start_child(self, name: str) -> subprocess.Popen:
+        manage = os.path.join(settings.BASE_DIR, "manage.py")
+        # A session of its own: Ctrl-C reaches only runlocal, which stops children in order.
+        return subprocess.Popen([sys.executable, manage, name], start_new_session=True)
+
+    def stop_children(self, children: list[subprocess.Popen]) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

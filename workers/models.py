@@ -1,0 +1,104 @@
+"""The job row every tool shares: its states and how replies change it."""
+
+import logging
+import uuid
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import aws, envelope
+
+log = logging.getLogger(__name__)
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """One submitted job. Subclasses set `tool` and say what their request and result are."""
+
+    tool = None  # a workers.tools.Tool
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
+                              db_index=True)
+    owner = models.CharField(max_length=64, db_index=True, editable=False,
+                             help_text="The browser session that submitted the job.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="When the request last reached the queue.")
+    attempts = models.PositiveIntegerField(default=0, help_text="How often the request was sent.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.id}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in (Status.DONE, Status.FAILED)
+
+    @property
+    def run_time(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def turnaround(self):
+        if self.finished_at:
+            return self.finished_at - self.created_at
+        return None
+
+    def request_fields(self) -> dict:
+        """The tool's own fields of the request message."""
+        raise NotImplementedError
+
+    def fields_from_reply(self, reply: dict) -> dict:
+        """Model fields to store from a `done` reply; raise ValueError if it is malformed."""
+        raise NotImplementedError
+
+    def request_body(self) -> str:
+        return envelope.encode(envelope.request(self.id, **self.request_fields()))
+
+    def enqueue(self) -> None:
+        """Send the request once the transaction that made the row has committed."""
+        transaction.on_commit(self.send)
+
+    def send(self) -> bool:
+        try:
+            aws.send(self.tool.request_queue, self.request_body())
+        except (BotoCoreError, ClientError):
+            # The row stays queued with no sent_at, and the page says it waits to be sent.
+            log.exception("could not send %s", self)
+            return False
+        type(self).objects.filter(pk=self.pk).update(sent_at=timezone.now(),
+                                                     attempts=F("attempts") + 1)
+        return True
+
+    def apply_reply(self, reply: dict) -> bool:
+        """Record a terminal reply. The first one wins; returns whether this one did."""
+        if reply["status"] == Status.DONE:
+            fields = self.fields_from_reply(reply)
+            fields["error"] = ""
+        else:
+            fields = {"error": reply["error"][:10_000]}
+        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
+            status=reply["status"],
+            worker=str(reply.get("worker", ""))[:255],
+            started_at=envelope.parse_timestamp(reply.get("started_at")),
+            finished_at=envelope.parse_timestamp(reply.get("finished_at")) or timezone.now(),
+            **fields,
+        )
+        return bool(updated)

@@ -1,0 +1,75 @@
+"""What the tools' views share: who owns a job, the status JSON, serving stored objects."""
+
+import logging
+import secrets
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+
+from .models import Job
+from .reconcile import reconcile
+
+log = logging.getLogger(__name__)
+
+OWNER_KEY = "cloudsite_owner"
+
+
+def owner_token(request: HttpRequest) -> str:
+    """A random token naming this browser session; it survives logging in."""
+    token = request.session.get(OWNER_KEY)
+    if token is None:
+        token = request.session[OWNER_KEY] = secrets.token_urlsafe(24)
+    return token
+
+
+def visible_jobs(request: HttpRequest, model):
+    if request.user.is_staff:
+        return model.objects.all()
+    token = request.session.get(OWNER_KEY)
+    return model.objects.filter(owner=token) if token else model.objects.none()
+
+
+def get_job(request: HttpRequest, model, job_id) -> Job:
+    """The job if this session made it (or the user is staff); 404 for anyone else."""
+    return get_object_or_404(visible_jobs(request, model), pk=job_id)
+
+
+def refresh(job: Job) -> Job:
+    """Drain the job's response queue without blocking, then re-read the row."""
+    if not job.is_terminal:
+        try:
+            reconcile(job.tool, wait_time=0, max_batches=3)
+        except (BotoCoreError, ClientError):
+            log.exception("could not drain %s replies", job.tool.name)
+        job.refresh_from_db()
+    return job
+
+
+def status_payload(job: Job) -> dict:
+    payload = {"id": str(job.id), "status": job.status}
+    if job.error:
+        payload["error"] = job.error
+    if job.sent_at is None and not job.is_terminal:
+        payload["note"] = "waiting to be sent to the queue"
+    return payload
+
+
+def status_response(payload: dict) -> JsonResponse:
+    response = JsonResponse(payload)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def serve_object(key: str, content_type: str, filename: str | None = None):
+    """Hand out a stored object: a presigned S3 URL, or the local file itself."""
+    if not key:
+        raise Http404("no such object")
+    if hasattr(default_storage, "bucket_name"):
+        return HttpResponseRedirect(default_storage.url(key))
+    try:
+        handle = default_storage.open(key, "rb")
+    except FileNotFoundError:
+        raise Http404("no such object") from None
+    return FileResponse(handle, content_type=content_type, filename=filename)
