@@ -6,6 +6,22 @@ MAX_COLUMNS = 600  # past this many values, each column shows the range of its b
 MAX_DOTS = 100
 
 
+LABEL_GAP = 14
+
+
+def spread_labels(marks: list[dict]) -> None:
+    """Give each mark a label_y so that labels of close values do not overlap."""
+    ordered = sorted(marks, key=lambda mark: mark["y"])
+    previous = None
+    for mark in ordered:
+        mark["label_y"] = mark["y"] if previous is None else max(mark["y"], previous + LABEL_GAP)
+        previous = mark["label_y"]
+    overflow = previous - (HEIGHT - 4)
+    if overflow > 0:
+        for mark in ordered:
+            mark["label_y"] -= overflow
+
+
 def chart(values: list, result: dict) -> dict:
     low, high = result["min"], result["max"]
     span = (high - low) or 1
@@ -29,9 +45,10 @@ def chart(values: list, result: dict) -> dict:
             points += [(x(column, MAX_COLUMNS), y(max(bucket))),
                        (x(column, MAX_COLUMNS), y(min(bucket)))]
     marks = [
-        {"name": name, "value": result[name], "y": y(result[name])}
+        {"name": name, "label": f"{name} {result[name]:.6g}", "y": y(result[name])}
         for name in ("max", "mean", "median", "min")
     ]
+    spread_labels(marks)
     return {
         "width": WIDTH,
         "height": HEIGHT,

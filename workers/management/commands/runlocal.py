@@ -1,6 +1,7 @@
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         except ImportError:
             raise CommandError("runlocal needs moto[server]: pip install -r requirements.txt")
 
+        self.check_port_free(port)
         emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         emulator.start()
         host, bound_port = emulator.get_host_and_port()
@@ -47,8 +49,10 @@ class Command(BaseCommand):
         self.ensure_admin()
 
         children = [self.start_child(name) for name in CHILDREN]
-        # runserver stops on KeyboardInterrupt; make SIGTERM take the same path.
-        signal.signal(signal.SIGTERM, interrupt)
+        # runserver stops on KeyboardInterrupt; SIGTERM takes the same path, and so does
+        # SIGINT even where a shell started us with it ignored.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, interrupt)
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         except (KeyboardInterrupt, SystemExit):
@@ -57,6 +61,15 @@ class Command(BaseCommand):
             self.stop_children(children)
             emulator.stop()
             self.stdout.write("runlocal stopped")
+
+    def check_port_free(self, port: int) -> None:
+        # runserver exits with os._exit on a busy port, which would skip stopping the
+        # children: find out before starting any.
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise CommandError(f"port {port} is in use; choose another with --port")
 
     def use_endpoint(self, endpoint: str) -> None:
         # Children inherit the environment; this process reads settings.

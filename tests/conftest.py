@@ -1,0 +1,79 @@
+import uuid
+
+import boto3
+import pytest
+from django.core.files.storage import default_storage
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from workers import aws
+from workers.consumer import Consumer
+from workers.tools import CALC, TOOLS
+
+BUCKET = "cloudsite-test"
+
+
+@pytest.fixture
+def sqs_queues(settings):
+    """moto in-process: every queue of DESIGN.md §3, created the way setup_aws does."""
+    settings.AWS_ENDPOINT_URL = None
+    with mock_aws():
+        aws.reset()
+        aws.create_queues(TOOLS)
+        yield
+    aws.reset()
+
+
+@pytest.fixture
+def s3_bucket(sqs_queues, settings):
+    """A private moto bucket behind django-storages' S3 backend as the default storage."""
+    aws.create_bucket(BUCKET)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": BUCKET, "default_acl": None, "file_overwrite": True,
+                        "querystring_auth": True, "querystring_expire": 600},
+        },
+    }
+    assert hasattr(default_storage, "bucket_name")
+    return boto3.client("s3", region_name="us-east-1")
+
+
+@pytest.fixture
+def calc_consumer(sqs_queues):
+    consumer = Consumer(CALC, visibility_timeout=1, worker="test-worker")
+    yield consumer
+    consumer.close()
+
+
+def queue_depth(name: str) -> dict[str, int]:
+    attributes = aws.sqs().get_queue_attributes(
+        QueueUrl=aws.queue_url(name),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return {
+        "visible": int(attributes["ApproximateNumberOfMessages"]),
+        "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    }
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto in server mode on 127.0.0.1, for code running in other processes or threads."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def server_queues(moto_server, settings):
+    """Queues on the moto server under a prefix of this test's own."""
+    settings.AWS_ENDPOINT_URL = moto_server
+    settings.CLOUDSITE_QUEUE_PREFIX = f"t{uuid.uuid4().hex[:8]}-"
+    aws.reset()
+    aws.create_queues(TOOLS)
+    yield moto_server
+    aws.reset()

@@ -1,0 +1,172 @@
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import queue_depth
+from workers import aws, envelope
+from workers.consumer import Consumer
+from workers.tools import CALC
+
+
+def send_raw(body: str) -> None:
+    aws.send(CALC.request_queue, body)
+
+
+def replies() -> list[dict]:
+    messages = aws.receive(CALC.response_queue, wait_time=0)
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def request(**fields) -> dict:
+    return {"version": 1, "job_id": str(uuid.uuid4()), **fields}
+
+
+@pytest.mark.parametrize("message, error", [
+    ({"version": 1}, "bad input: numbers must be a list"),
+    ({"version": 2, "numbers": [1]}, "unsupported message version 2"),
+    ({"numbers": [1]}, "unsupported message version None"),
+    ({"version": 1, "numbers": [1, "two"]}, "bad input: value 2 is not a number: 'two'"),
+    ({"version": 1, "numbers": []}, "bad input: expected 1 to 10,000 numbers, got 0"),
+    ({"version": 1, "numbers": [1e300]}, "within ±1e15"),
+])
+def test_bad_input_gets_a_failed_reply_and_is_deleted(calc_consumer, message, error):
+    job_id = str(uuid.uuid4())
+    send_raw(json.dumps({**message, "job_id": job_id}))
+    assert calc_consumer.process_batch(wait_time=0) == 1
+    [reply] = replies()
+    assert reply["status"] == "failed" and reply["job_id"] == job_id
+    assert error in reply["error"]
+    assert reply["worker"] == "test-worker" and reply["version"] == 1
+    assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}
+
+
+@pytest.mark.parametrize("body", [
+    "not json at all",
+    "[1, 2, 3]",
+    '{"version": 1, "numbers": [1]}',
+    '{"version": 1, "job_id": "not-a-uuid", "numbers": [1]}',
+])
+def test_an_undecodable_body_is_left_for_the_dead_letter_queue(calc_consumer, body, caplog):
+    send_raw(body)
+    assert calc_consumer.process_batch(wait_time=0) == 1
+    assert replies() == []
+    assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 1}
+    assert "undecodable message" in caplog.text
+
+
+def test_an_undecodable_body_reaches_the_dead_letter_queue_after_five_receives(calc_consumer):
+    send_raw("garbage")
+    for _ in range(5):
+        deadline = time.monotonic() + 5
+        while calc_consumer.process_batch(wait_time=1) == 0 and time.monotonic() < deadline:
+            pass
+    # The next receive after the fifth moves it to the dead-letter queue instead.
+    deadline = time.monotonic() + 5
+    while queue_depth(CALC.dead_letter_queue)["visible"] == 0 and time.monotonic() < deadline:
+        assert calc_consumer.process_batch(wait_time=1) == 0
+    [dead] = aws.receive(CALC.dead_letter_queue, wait_time=0)
+    assert dead["Body"] == "garbage"
+
+
+def test_a_good_batch_and_a_bad_message_are_handled_together(calc_consumer, tmp_path):
+    good = [request(numbers=[i, i + 2]) for i in range(4)]
+    for message in good:
+        send_raw(json.dumps(message))
+    send_raw("{broken")
+    handled = 0
+    while (count := calc_consumer.process_batch(wait_time=0)) > 0:
+        handled += count
+    assert handled == 5
+    got = {reply["job_id"]: reply for reply in replies()}
+    assert {m["job_id"] for m in good} == set(got)
+    assert all(got[m["job_id"]]["result"]["mean"] == m["numbers"][0] + 1 for m in good)
+
+
+def test_a_transient_failure_leaves_the_message_to_come_back(sqs_queues, caplog):
+    calls = []
+
+    def flaky(message, context):
+        calls.append(context.receive_count)
+        if len(calls) == 1:
+            raise ConnectionError("S3 is having a bad minute")
+        return {"result": {"ok": True}}
+
+    consumer = Consumer(CALC, flaky, visibility_timeout=1, worker="w")
+    send_raw(json.dumps(request(numbers=[1])))
+    assert consumer.process_batch(wait_time=0) == 1
+    assert replies() == [] and "transient failure" in caplog.text
+    assert consumer.process_batch(wait_time=3) == 1  # back after the visibility timeout
+    [reply] = replies()
+    assert reply["status"] == "done" and calls == [1, 2]
+    consumer.close()
+
+
+def test_a_slow_job_keeps_its_message_hidden_by_heartbeat(sqs_queues):
+    seen = []
+
+    def slow(message, context):
+        seen.append(queue_depth(CALC.request_queue))
+        time.sleep(2.5)  # longer than the 1 s visibility timeout
+        seen.append(queue_depth(CALC.request_queue))
+        return {}
+
+    consumer = Consumer(CALC, slow, visibility_timeout=1, worker="w")
+    send_raw(json.dumps(request()))
+    assert consumer.process_batch(wait_time=0) == 1
+    assert seen == [{"visible": 0, "in_flight": 1}] * 2
+    assert len(replies()) == 1
+    consumer.close()
+
+
+def test_after_stop_unstarted_messages_are_handed_back_at_once(sqs_queues):
+    consumer = Consumer(CALC, lambda message, context: consumer.stop() or {},
+                        visibility_timeout=30, worker="w")
+    for _ in range(3):
+        send_raw(json.dumps(request()))
+    handled = consumer.process_batch(wait_time=1)
+    consumer.close()
+    assert handled >= 1
+    # The first finished and replied; the rest are visible again without waiting 30 s.
+    assert len(replies()) == 1
+    assert queue_depth(CALC.request_queue) == {"visible": 2, "in_flight": 0}
+
+
+def test_run_once_drains_the_queue_and_returns(calc_consumer):
+    for i in range(12):
+        send_raw(json.dumps(request(numbers=[i])))
+    assert calc_consumer.run(once=True) == 12
+    assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}
+
+
+def test_concurrency_handles_a_batch_in_parallel(sqs_queues):
+    # Each job waits for all five to be running at once; run one by one, they would time out.
+    barrier = threading.Barrier(5, timeout=5)
+    consumer = Consumer(CALC, lambda message, context: barrier.wait() and {} or {},
+                        concurrency=5, visibility_timeout=30, worker="w")
+    for _ in range(5):
+        send_raw(json.dumps(request()))
+    deadline = time.monotonic() + 10
+    handled = 0
+    while handled < 5 and time.monotonic() < deadline:
+        handled += consumer.process_batch(wait_time=1)
+    consumer.close()
+    assert not barrier.broken
+    assert [reply["status"] for reply in replies()] == ["done"] * 5
+
+
+def test_the_envelope_refuses_an_oversized_body():
+    with pytest.raises(ValueError, match="larger than"):
+        envelope.encode({"blob": "x" * envelope.MAX_BODY_BYTES})
+
+
+def test_a_reply_too_large_to_send_becomes_a_failed_reply(sqs_queues):
+    consumer = Consumer(CALC, lambda message, context: {"blob": "x" * envelope.MAX_BODY_BYTES},
+                        visibility_timeout=5, worker="w")
+    send_raw(json.dumps(request()))
+    consumer.process_batch(wait_time=0)
+    [reply] = replies()
+    assert reply["status"] == "failed" and "could not be sent" in reply["error"]
+    consumer.close()

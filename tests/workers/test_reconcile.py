@@ -1,0 +1,96 @@
+import json
+import uuid
+
+import pytest
+
+from calc.models import CalcJob
+from tests.conftest import queue_depth
+from workers import aws, envelope
+from workers.reconcile import apply_message, reconcile
+from workers.tools import CALC
+
+pytestmark = pytest.mark.django_db
+
+RESULT = {"count": 2, "min": 1, "max": 3, "mean": 2.0, "median": 2.0}
+
+
+@pytest.fixture
+def job():
+    return CalcJob.objects.create(numbers=[1, 3], owner="someone")
+
+
+def done(job_id, **extra):
+    return json.dumps(envelope.reply(str(job_id), worker="w1", started_at=envelope.timestamp(),
+                                     result={"result": RESULT, "log_key": "logs/calc/x.log",
+                                             **extra}))
+
+
+def failed(job_id, error="bad"):
+    return json.dumps(envelope.reply(str(job_id), worker="w2", started_at=envelope.timestamp(),
+                                     error=error))
+
+
+def test_a_done_reply_fills_the_job(job):
+    assert apply_message(CALC, done(job.id)) is True
+    job.refresh_from_db()
+    assert (job.status, job.result, job.worker) == ("done", RESULT, "w1")
+    assert job.log_key == "logs/calc/x.log" and job.finished_at >= job.started_at
+
+
+def test_the_first_terminal_reply_wins(job):
+    assert apply_message(CALC, done(job.id)) is True
+    assert apply_message(CALC, failed(job.id)) is False
+    assert apply_message(CALC, done(job.id)) is False
+    job.refresh_from_db()
+    assert job.status == "done" and job.error == "" and job.worker == "w1"
+
+
+def test_a_failed_reply_records_the_reason(job):
+    assert apply_message(CALC, failed(job.id, "bad input: value 2 is not a number")) is True
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error == "bad input: value 2 is not a number"
+    assert job.result is None
+
+
+@pytest.mark.parametrize("body", [
+    "nonsense",
+    json.dumps({"version": 1, "job_id": str(uuid.uuid4())}),
+    json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "status": "running"}),
+    json.dumps({"version": 2, "job_id": str(uuid.uuid4()), "status": "done"}),
+])
+def test_unusable_replies_are_dropped(job, body, caplog):
+    assert apply_message(CALC, body) is False
+    assert "unusable reply" in caplog.text
+
+
+def test_a_done_reply_without_a_result_is_dropped(job, caplog):
+    body = json.dumps(envelope.reply(str(job.id), worker="w", started_at=envelope.timestamp(),
+                                     result={"result": {"count": "many"}}))
+    assert apply_message(CALC, body) is False
+    job.refresh_from_db()
+    assert job.status == "queued" and "malformed reply" in caplog.text
+
+
+def test_a_reply_for_an_unknown_job_is_dropped(caplog):
+    assert apply_message(CALC, done(uuid.uuid4())) is False
+    assert "unknown job" in caplog.text
+
+
+def test_reconcile_drains_the_queue_in_batches(sqs_queues):
+    jobs = [CalcJob.objects.create(numbers=[1, 3], owner="o") for _ in range(23)]
+    for job in jobs:
+        aws.send(CALC.response_queue, done(job.id))
+    aws.send(CALC.response_queue, done(uuid.uuid4()))
+    assert reconcile(CALC) == 23
+    assert set(CalcJob.objects.values_list("status", flat=True)) == {"done"}
+    assert queue_depth(CALC.response_queue) == {"visible": 0, "in_flight": 0}
+
+
+def test_reconcile_keeps_a_reply_it_could_not_record(sqs_queues, job, monkeypatch):
+    def broken(self, reply):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(CalcJob, "apply_reply", broken)
+    aws.send(CALC.response_queue, done(job.id))
+    assert reconcile(CALC) == 0
+    assert queue_depth(CALC.response_queue) == {"visible": 0, "in_flight": 1}
