@@ -28,7 +28,7 @@ def submit(request):
 def job_page(request, job_id):
     job = refresh(get_job(request, CalcJob, job_id))
     context = {"job": job}
-    if job.result:
+    if job.status == "done":
         context["chart"] = chart(job.numbers, job.result)
     return render(request, "calc/job.html", context)
 
@@ -37,7 +37,7 @@ def job_page(request, job_id):
 def job_status(request, job_id):
     job = refresh(get_job(request, CalcJob, job_id))
     payload = status_payload(job)
-    if job.result:
+    if job.status == "done":
         payload["result"] = job.result
     return status_response(payload)
 

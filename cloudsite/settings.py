@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "workers",
     "calc",
+    "pic",
 ]
 
 MIDDLEWARE = [
@@ -122,18 +123,28 @@ CLOUDSITE_QUEUE_PREFIX = os.environ.get("CLOUDSITE_QUEUE_PREFIX", "")
 # Seconds a presigned link to a private S3 object stays valid.
 CLOUDSITE_URL_EXPIRY = envint("CLOUDSITE_URL_EXPIRY", 600)
 
+# The sweeper (in reconcile_replies): a job never sent is tried again after
+# SEND_RETRY seconds; a sent job with no reply for RESEND seconds is sent again,
+# up to MAX_SENDS sends in all, then marked failed ("timed out").
+CLOUDSITE_SEND_RETRY_SECONDS = envint("CLOUDSITE_SEND_RETRY_SECONDS", 30)
+CLOUDSITE_RESEND_SECONDS = envint("CLOUDSITE_RESEND_SECONDS", 900)
+CLOUDSITE_MAX_SENDS = envint("CLOUDSITE_MAX_SENDS", 3)
+
 if CLOUDSITE_BUCKET:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": CLOUDSITE_BUCKET,
             "region_name": AWS_REGION,
-            "endpoint_url": AWS_ENDPOINT_URL,
+            # No endpoint_url here: boto3 reads AWS_ENDPOINT_URL, and AWS_ENDPOINT_URL_S3
+            # when S3 alone should go elsewhere.
             "default_acl": None,  # the bucket's own policy: private
             "querystring_auth": True,
             "querystring_expire": CLOUDSITE_URL_EXPIRY,
             # Keys derive from job ids, so a redelivered job rewrites its own object.
             "file_overwrite": True,
+            # Downloads bigger than this spill from memory to a temporary file.
+            "max_memory_size": 8 * 1024 * 1024,
         },
     }
 else:

@@ -13,6 +13,19 @@ from workers.tools import CALC, TOOLS
 BUCKET = "cloudsite-test"
 
 
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings):
+    """Each test gets local file storage of its own."""
+    root = tmp_path / "media"
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": root, "allow_overwrite": True}},
+    }
+    return root
+
+
 @pytest.fixture
 def sqs_queues(settings):
     """moto in-process: every queue of DESIGN.md §3, created the way setup_aws does."""
@@ -77,3 +90,12 @@ def server_queues(moto_server, settings):
     aws.create_queues(TOOLS)
     yield moto_server
     aws.reset()
+
+
+@pytest.fixture
+def browser_page():
+    """A page in Debian's Chromium, driven by Playwright."""
+    from tests.browser import chromium_page
+
+    with chromium_page() as page:
+        yield page

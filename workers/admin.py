@@ -2,7 +2,7 @@
 
 import uuid
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
 
@@ -13,8 +13,10 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     list_per_page = 50
-    common_fields = ["id", "status", "owner", "created_at", "sent_at", "attempts", "started_at",
-                     "finished_at", "took", "run_time", "worker", "error"]
+    common_fields = ["id", "status", "owner", "created_at", "sent_at", "attempts", "tries",
+                     "last_error", "started_at", "finished_at", "took", "run_time", "worker",
+                     "error"]
+    actions = ["requeue"]
 
     def has_add_permission(self, request):
         return False
@@ -31,6 +33,15 @@ class JobAdmin(admin.ModelAdmin):
             return queryset.filter(pk=uuid.UUID(term)), False
         except ValueError:
             return queryset.filter(pk__startswith=term.replace("-", "").lower()), False
+
+    @admin.action(description="Requeue: send the selected jobs to a worker again")
+    def requeue(self, request, queryset):
+        sent = sum(job.requeue() for job in queryset)
+        unsent = queryset.count() - sent
+        self.message_user(request, f"Requeued {sent} jobs.", messages.SUCCESS)
+        if unsent:
+            self.message_user(request, f"{unsent} jobs could not be sent now; the sweeper "
+                              "will send them.", messages.WARNING)
 
     @admin.display(description="took")
     def took(self, job):

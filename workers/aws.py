@@ -107,12 +107,13 @@ def delete_batch(queue: str, receipts: dict[str, str]) -> set[str]:
     return _failed_ids(response, "delete")
 
 
-def change_visibility_batch(queue: str, receipts: dict[str, str], timeout: int) -> set[str]:
+def change_visibility_batch(queue: str, receipts: dict[str, tuple[str, int]]) -> set[str]:
+    """Set {entry id: (receipt handle, seconds)}; return the ids that failed."""
     if not receipts:
         return set()
     entries = [
         {"Id": key, "ReceiptHandle": handle, "VisibilityTimeout": timeout}
-        for key, handle in receipts.items()
+        for key, (handle, timeout) in receipts.items()
     ]
     response = sqs().change_message_visibility_batch(QueueUrl=queue_url(queue), Entries=entries)
     return _failed_ids(response, "change visibility of")
@@ -169,3 +170,23 @@ def create_bucket(name: str) -> None:
             "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
         },
     )
+
+
+def queue_counts(queue: str) -> dict[str, int]:
+    attributes = sqs().get_queue_attributes(
+        QueueUrl=queue_url(queue),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return {"visible": int(attributes["ApproximateNumberOfMessages"]),
+            "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"])}
+
+
+def oldest_sent_at(queue: str) -> float | None:
+    """Epoch seconds of the oldest of up to 10 sampled messages, left visible.
+
+    Only for queues without a redrive policy: a peek counts as a receive.
+    """
+    messages = receive(queue, wait_time=0, visibility_timeout=0)
+    stamps = [int(m["Attributes"]["SentTimestamp"]) / 1000 for m in messages
+              if "SentTimestamp" in m.get("Attributes", {})]
+    return min(stamps) if stamps else None

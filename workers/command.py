@@ -1,11 +1,16 @@
 """The base of every worker command: arguments, signals, and the consumer loop."""
 
+import logging
+import os
 import signal
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
 from .consumer import Consumer
 from .tools import Tool
+
+log = logging.getLogger(__name__)
 
 
 class WorkerCommand(BaseCommand):
@@ -19,15 +24,32 @@ class WorkerCommand(BaseCommand):
         parser.add_argument("--visibility-timeout", type=int, default=60,
                             help="Seconds a received message stays hidden from other workers; "
                             "a heartbeat extends it while the job runs (default 60).")
+        parser.add_argument("--retry-delay", type=int, default=10,
+                            help="Seconds before a job that failed transiently is tried again, "
+                            "doubling with each attempt (default 10).")
+        parser.add_argument("--grace-period", type=int, default=60,
+                            help="After SIGTERM, seconds the jobs in hand may take to finish "
+                            "before they are handed back to the queue (default 60).")
 
-    def handle(self, *args, once=False, concurrency=1, visibility_timeout=60, **options):
+    def handle(self, *args, once=False, concurrency=1, visibility_timeout=60, retry_delay=10,
+               grace_period=60, **options):
         try:
             consumer = Consumer(self.tool, concurrency=concurrency,
-                                visibility_timeout=visibility_timeout)
+                                visibility_timeout=visibility_timeout, retry_delay=retry_delay)
         except ValueError as error:
             raise CommandError(str(error)) from None
 
+        def give_up():
+            handed_back = consumer.abandon()
+            log.warning("%s worker: grace period over, handed back %s jobs", self.tool.name,
+                        handed_back)
+            os._exit(0)  # the threads still running jobs cannot be interrupted otherwise
+
         def on_signal(signum, frame):
+            if not consumer.stopping.is_set():
+                timer = threading.Timer(grace_period, give_up)
+                timer.daemon = True
+                timer.start()
             consumer.stop()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}

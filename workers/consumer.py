@@ -43,7 +43,15 @@ Handler = Callable[[dict, Context], dict]
 class Outcome:
     reply: dict | None = None
     delete: bool = False
-    hand_back: bool = False
+    # Seconds until the message may be received again; 0 hands it back at once.
+    visibility: int | None = None
+
+
+MAX_RETRY_DELAY = 900
+
+
+def describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 def worker_name() -> str:
@@ -52,15 +60,20 @@ def worker_name() -> str:
 
 class Consumer:
     def __init__(self, tool: Tool, handler: Handler | None = None, *, concurrency: int = 1,
-                 visibility_timeout: int = 60, worker: str | None = None):
+                 visibility_timeout: int = 60, retry_delay: int = 10,
+                 worker: str | None = None):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if visibility_timeout < 1:
             raise ValueError("visibility timeout must be at least 1 second")
+        if retry_delay < 0:
+            raise ValueError("retry delay cannot be negative")
         self.tool = tool
         self.handler = handler or import_string(tool.handler)
         self.concurrency = concurrency
         self.visibility_timeout = visibility_timeout
+        self.retry_delay = retry_delay
+        self._in_hand: dict[str, dict] = {}
         self.worker = worker or worker_name()
         self.stopping = threading.Event()
         self._receiving = False
@@ -74,6 +87,17 @@ class Consumer:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+    def abandon(self) -> int:
+        """Hand every message still in hand back to the queue at once (the grace period ran out)."""
+        receipts = {key: (message["ReceiptHandle"], 0)
+                    for key, message in list(self._in_hand.items())}
+        aws.change_visibility_batch(self.tool.request_queue, receipts)
+        return len(receipts)
+
+    def backoff(self, receive_count: int) -> int:
+        """Seconds before a transiently failed message comes back: doubling per receive."""
+        return min(MAX_RETRY_DELAY, self.retry_delay * 2 ** max(0, receive_count - 1))
 
     def run(self, once: bool = False) -> int:
         """Consume until stopped (or, with once, until a receive finds nothing)."""
@@ -108,6 +132,7 @@ class Consumer:
             return 0
         entries = {str(index): message for index, message in enumerate(messages)}
         with self._heartbeat(entries) as in_hand:
+            self._in_hand = in_hand
             results = self._pool.map(
                 lambda key: self._handle_in_hand(key, entries[key], in_hand), entries)
             outcomes = dict(zip(entries, results, strict=True))
@@ -117,7 +142,7 @@ class Consumer:
     def _handle_in_hand(self, key: str, message: dict, in_hand: dict) -> Outcome:
         try:
             if self.stopping.is_set():
-                return Outcome(hand_back=True)
+                return Outcome(visibility=0)
             return self.handle_message(message)
         finally:
             in_hand.pop(key, None)
@@ -148,10 +173,13 @@ class Consumer:
             reply = envelope.reply(job_id, worker=self.worker, started_at=context.started_at,
                                    error=str(error))
             log.info("%s job %s failed: %s", self.tool.name, job_id, error)
-        except Exception:
-            log.exception("%s job %s: transient failure (receive %s), leaving it to come back",
-                          self.tool.name, job_id, context.receive_count)
-            return Outcome()
+        except Exception as error:
+            delay = self.backoff(context.receive_count)
+            log.exception("%s job %s: transient failure (receive %s), back in %s s",
+                          self.tool.name, job_id, context.receive_count, delay)
+            note = envelope.progress(job_id, worker=self.worker, error=describe(error),
+                                     attempt=context.receive_count)
+            return Outcome(reply=note, visibility=delay)
         return Outcome(reply=reply, delete=True)
 
     def _settle(self, entries: dict[str, dict], outcomes: dict[str, Outcome]) -> None:
@@ -166,9 +194,9 @@ class Consumer:
             for key, outcome in outcomes.items() if outcome.delete and key not in unsent
         })
         aws.change_visibility_batch(self.tool.request_queue, {
-            key: entries[key]["ReceiptHandle"]
-            for key, outcome in outcomes.items() if outcome.hand_back
-        }, 0)
+            key: (entries[key]["ReceiptHandle"], outcome.visibility)
+            for key, outcome in outcomes.items() if outcome.visibility is not None
+        })
 
     def _encode_reply(self, reply: dict) -> str:
         try:
@@ -176,7 +204,7 @@ class Consumer:
         except ValueError as error:
             log.error("%s job %s: reply not sendable: %s", self.tool.name, reply["job_id"], error)
             return envelope.encode(envelope.reply(
-                reply["job_id"], worker=self.worker, started_at=reply["started_at"],
+                reply["job_id"], worker=self.worker, started_at=reply.get("started_at", ""),
                 error=f"the result could not be sent: {error}"))
 
     @contextmanager
@@ -188,12 +216,12 @@ class Consumer:
 
         def beat():
             while not done.wait(interval):
-                receipts = {key: message["ReceiptHandle"] for key, message in list(in_hand.items())}
+                receipts = {key: (message["ReceiptHandle"], self.visibility_timeout)
+                            for key, message in list(in_hand.items())}
                 if not receipts:
                     continue
                 try:
-                    aws.change_visibility_batch(self.tool.request_queue, receipts,
-                                                self.visibility_timeout)
+                    aws.change_visibility_batch(self.tool.request_queue, receipts)
                 except Exception:
                     log.exception("%s worker: heartbeat failed", self.tool.name)
 

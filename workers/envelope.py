@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 VERSION = 1
 MAX_BODY_BYTES = 256 * 1024
 TERMINAL_STATUSES = ("done", "failed")
+# A progress reply: the job hit a transient error and will be retried.
+PROGRESS_STATUSES = ("retrying",)
 
 
 class UndecodableMessage(Exception):
@@ -56,10 +58,10 @@ def decode_reply(body: str) -> dict:
         check_version(reply)
     except (UndecodableMessage, PermanentError) as error:
         raise ValueError(str(error)) from None
-    if reply.get("status") not in TERMINAL_STATUSES:
+    if reply.get("status") not in TERMINAL_STATUSES + PROGRESS_STATUSES:
         raise ValueError(f"unknown reply status {reply.get('status')!r}")
-    if reply["status"] == "failed" and not isinstance(reply.get("error"), str):
-        raise ValueError("a failed reply needs an error text")
+    if reply["status"] != "done" and not isinstance(reply.get("error"), str):
+        raise ValueError(f"a {reply['status']} reply needs an error text")
     return reply
 
 
@@ -89,3 +91,9 @@ def reply(job_id: str, *, worker: str, started_at: str, result: dict | None = No
         payload["error"] = error
     payload.update(worker=worker, started_at=started_at, finished_at=timestamp())
     return payload
+
+
+def progress(job_id: str, *, worker: str, error: str, attempt: int) -> dict:
+    """A non-terminal reply: attempt `attempt` failed transiently and the job will be retried."""
+    return {"version": VERSION, "job_id": job_id, "status": "retrying", "error": error,
+            "attempt": attempt, "worker": worker, "at": timestamp()}

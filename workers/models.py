@@ -36,7 +36,10 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="Why the job failed.")
+    tries = models.PositiveIntegerField(
+        default=0, help_text="Worker attempts that failed transiently and were retried.")
+    last_error = models.TextField(blank=True, help_text="The last transient error reported.")
 
     class Meta:
         abstract = True
@@ -88,7 +91,9 @@ class Job(models.Model):
         return True
 
     def apply_reply(self, reply: dict) -> bool:
-        """Record a terminal reply. The first one wins; returns whether this one did."""
+        """Record a reply. The first terminal one wins; returns whether this one changed the row."""
+        if reply["status"] == "retrying":
+            return self.note_retry(reply)
         if reply["status"] == Status.DONE:
             fields = self.fields_from_reply(reply)
             fields["error"] = ""
@@ -102,3 +107,37 @@ class Job(models.Model):
             **fields,
         )
         return bool(updated)
+
+    def note_retry(self, reply: dict) -> bool:
+        attempt = reply.get("attempt")
+        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
+            last_error=reply["error"][:2000],
+            tries=attempt if isinstance(attempt, int) and attempt > 0 else F("tries") + 1,
+            worker=str(reply.get("worker", ""))[:255],
+        )
+        return bool(updated)
+
+    def mark_failed(self, reason: str) -> bool:
+        """End a job that is still queued as failed; returns whether it was still queued."""
+        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
+            status=Status.FAILED, error=reason[:10_000], finished_at=timezone.now())
+        return bool(updated)
+
+    def requeue(self) -> bool:
+        """Run the job again (say, after a bug fix); `attempts` keeps counting the sends."""
+        type(self).objects.filter(pk=self.pk).update(
+            status=Status.QUEUED, error="", last_error="", tries=0, started_at=None,
+            finished_at=None, worker="")
+        self.refresh_from_db()
+        return self.send()
+
+    @property
+    def progress_note(self) -> str:
+        """What a user waiting on a queued job should know."""
+        if self.is_terminal:
+            return ""
+        if self.sent_at is None:
+            return "waiting to be sent to the queue"
+        if self.last_error:
+            return f"attempt {self.tries} hit a temporary error ({self.last_error}); retrying"
+        return "waiting for a worker"

@@ -15,20 +15,27 @@ def reconcile(tool: Tool, *, wait_time: int = 0, max_batches: int | None = None)
 
     With wait_time=0 it never blocks, so a status view can call it before answering.
     """
-    applied, batches = 0, 0
+    return drain(tool.response_queue, lambda message: apply_message(tool, message["Body"]),
+                 wait_time=wait_time, max_batches=max_batches)
+
+
+def drain(queue: str, apply, *, wait_time: int = 0, max_batches: int | None = None) -> int:
+    """Receive batches until the queue looks empty, deleting each message that `apply`
+    settled (True: it changed a row; False: dropped; None: keep it to retry later)."""
+    changed, batches = 0, 0
     while max_batches is None or batches < max_batches:
-        messages = aws.receive(tool.response_queue, wait_time=wait_time)
+        messages = aws.receive(queue, wait_time=wait_time)
         batches += 1
         if not messages:
             break
-        done = {}
+        settled = {}
         for index, message in enumerate(messages):
-            outcome = apply_message(tool, message["Body"])
+            outcome = apply(message)
             if outcome is not None:
-                done[str(index)] = message["ReceiptHandle"]
-                applied += outcome
-        aws.delete_batch(tool.response_queue, done)
-    return applied
+                settled[str(index)] = message["ReceiptHandle"]
+                changed += outcome
+        aws.delete_batch(queue, settled)
+    return changed
 
 
 def apply_message(tool: Tool, body: str) -> bool | None:
@@ -54,3 +61,36 @@ def apply_message(tool: Tool, body: str) -> bool | None:
     if not applied:
         log.info("%s: job %s already finished; duplicate reply ignored", tool.name, job.id)
     return applied
+
+
+def drain_dead_letters(tool: Tool, *, max_batches: int | None = None) -> int:
+    """Fail the jobs whose requests SQS gave up on; return how many jobs this failed."""
+    return drain(tool.dead_letter_queue, lambda message: fail_dead_letter(tool, message),
+                 max_batches=max_batches)
+
+
+def fail_dead_letter(tool: Tool, message: dict) -> bool | None:
+    """Mark one dead letter's job failed. True: failed it; False: dropped; None: retry later."""
+    try:
+        request = envelope.decode(message["Body"])
+    except envelope.UndecodableMessage as error:
+        # Nobody can be told; say it loudly rather than let it sit in the queue.
+        log.error("%s: dropping a dead letter with no job id (%s): %.200r",
+                  tool.name, error, message["Body"])
+        return False
+    model = apps.get_model(tool.model)
+    job = model.objects.filter(pk=request["job_id"]).first()
+    if job is None:
+        log.warning("%s: dropping a dead letter for unknown job %s", tool.name, request["job_id"])
+        return False
+    attempts = max(job.tries, aws.MAX_RECEIVE_COUNT)
+    reason = job.last_error or "no worker could handle it"
+    try:
+        failed = job.mark_failed(f"gave up after {attempts} attempts: {reason}")
+    except Exception:
+        log.exception("%s: could not fail %s; its dead letter will come back", tool.name, job.id)
+        return None
+    if failed:
+        log.warning("%s job %s failed: its request reached the dead-letter queue",
+                    tool.name, job.id)
+    return failed

@@ -22,4 +22,13 @@ CALC = Tool(
     handler="calc.handler.handle",
 )
 
-TOOLS = (CALC,)
+PIC = Tool(
+    name="pic",
+    request_queue="cloudpic-inbox",
+    response_queue="cloudpic-outbox",
+    dead_letter_queue="cloudpic-inbox-dlq",
+    model="pic.PicJob",
+    handler="pic.handler.handle",
+)
+
+TOOLS = (CALC, PIC)

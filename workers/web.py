@@ -7,6 +7,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 
 from .models import Job
 from .reconcile import reconcile
@@ -51,8 +52,8 @@ def status_payload(job: Job) -> dict:
     payload = {"id": str(job.id), "status": job.status}
     if job.error:
         payload["error"] = job.error
-    if job.sent_at is None and not job.is_terminal:
-        payload["note"] = "waiting to be sent to the queue"
+    if job.progress_note:
+        payload["note"] = job.progress_note
     return payload
 
 
@@ -62,14 +63,19 @@ def status_response(payload: dict) -> JsonResponse:
     return response
 
 
-def serve_object(key: str, content_type: str, filename: str | None = None):
+def serve_object(key: str, content_type: str, filename: str | None = None,
+                 download: bool = False):
     """Hand out a stored object: a presigned S3 URL, or the local file itself."""
     if not key:
         raise Http404("no such object")
     if hasattr(default_storage, "bucket_name"):
-        return HttpResponseRedirect(default_storage.url(key))
+        parameters = {"ResponseContentType": content_type}
+        if download:
+            parameters["ResponseContentDisposition"] = content_disposition_header(True, filename)
+        return HttpResponseRedirect(default_storage.url(key, parameters=parameters))
     try:
         handle = default_storage.open(key, "rb")
     except FileNotFoundError:
         raise Http404("no such object") from None
-    return FileResponse(handle, content_type=content_type, filename=filename)
+    return FileResponse(handle, content_type=content_type, as_attachment=download,
+                        filename=filename)

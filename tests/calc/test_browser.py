@@ -1,53 +1,17 @@
 """One real browser against the live server: Playwright driving Debian's Chromium."""
 
-import os
-import threading
-
 import pytest
 
-from workers.consumer import Consumer
+from tests.browser import worker_thread
 from workers.tools import CALC
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def browser_page():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the
-    # test makes in between are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
 
 @pytest.fixture
 def calc_worker(server_queues):
-    consumer = Consumer(CALC, visibility_timeout=10, worker="browser-test-worker")
-    stop = threading.Event()
-
-    def loop():
-        while not stop.is_set():
-            consumer.process_batch(wait_time=1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield consumer
-    stop.set()
-    thread.join(timeout=10)
-    consumer.close()
+    with worker_thread(CALC, visibility_timeout=10) as consumer:
+        yield consumer
 
 
 def test_a_user_gets_figures_and_a_chart(live_server, calc_worker, browser_page):

@@ -64,7 +64,7 @@ def test_a_queued_job_page_polls_its_status(client, sqs_queues,
     assert "poll.js" in page
     assert f'data-status-url="/calc/jobs/{job.id}/status"' in page
     assert client.get(reverse("calc:status", args=[job.id])).json() == {
-        "id": str(job.id), "status": "queued"}
+        "id": str(job.id), "status": "queued", "note": "waiting for a worker"}
 
 
 def test_a_bad_form_makes_no_job_and_sends_nothing(client, sqs_queues,

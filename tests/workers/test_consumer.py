@@ -85,7 +85,7 @@ def test_a_good_batch_and_a_bad_message_are_handled_together(calc_consumer, tmp_
     assert all(got[m["job_id"]]["result"]["mean"] == m["numbers"][0] + 1 for m in good)
 
 
-def test_a_transient_failure_leaves_the_message_to_come_back(sqs_queues, caplog):
+def test_a_transient_failure_reports_progress_and_comes_back(sqs_queues, caplog):
     calls = []
 
     def flaky(message, context):
@@ -94,13 +94,23 @@ def test_a_transient_failure_leaves_the_message_to_come_back(sqs_queues, caplog)
             raise ConnectionError("S3 is having a bad minute")
         return {"result": {"ok": True}}
 
-    consumer = Consumer(CALC, flaky, visibility_timeout=1, worker="w")
+    consumer = Consumer(CALC, flaky, visibility_timeout=30, retry_delay=1, worker="w")
     send_raw(json.dumps(request(numbers=[1])))
     assert consumer.process_batch(wait_time=0) == 1
-    assert replies() == [] and "transient failure" in caplog.text
-    assert consumer.process_batch(wait_time=3) == 1  # back after the visibility timeout
+    [note] = replies()
+    assert (note["status"], note["attempt"]) == ("retrying", 1)
+    assert note["error"] == "ConnectionError: S3 is having a bad minute"
+    assert "transient failure" in caplog.text
+    # Back after the 1 s backoff, not after the 30 s visibility timeout.
+    assert consumer.process_batch(wait_time=5) == 1
     [reply] = replies()
     assert reply["status"] == "done" and calls == [1, 2]
+    consumer.close()
+
+
+def test_retries_back_off_doubling_up_to_a_cap(sqs_queues):
+    consumer = Consumer(CALC, visibility_timeout=30, retry_delay=10)
+    assert [consumer.backoff(n) for n in (1, 2, 3, 4, 5, 12)] == [10, 20, 40, 80, 160, 900]
     consumer.close()
 
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from workers import aws
 
-CHILDREN = ["run_calc_worker", "reconcile_replies"]
+CHILDREN = ["run_calc_worker", "run_pic_worker", "reconcile_replies"]
 
 
 def interrupt(signum, frame):

@@ -1,0 +1,58 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from workers.admin import JobAdmin
+
+from .models import PicJob
+
+
+@admin.register(PicJob)
+class PicJobAdmin(JobAdmin):
+    list_display = ["original_thumb", "result_thumb", *JobAdmin.list_display, "strength_percent",
+                    "dimensions"]
+    list_filter = [*JobAdmin.list_filter, "format"]
+    search_fields = ["id"]
+    fields = [*JobAdmin.common_fields, "original_name", "format", "dimensions", "size",
+              "strength_percent", "original_link", "result_link", "metrics_table"]
+
+    def thumb(self, url: str):
+        return format_html('<img src="{}" alt="" loading="lazy" '
+                           'style="max-height:64px;max-width:96px;border-radius:3px">', url)
+
+    @admin.display(description="original")
+    def original_thumb(self, job):
+        return self.thumb(reverse("pic:original", args=[job.id]))
+
+    @admin.display(description="result")
+    def result_thumb(self, job):
+        return self.thumb(reverse("pic:result", args=[job.id])) if job.result_key else "—"
+
+    @admin.display(description="strength")
+    def strength_percent(self, job):
+        return f"{job.strength * 100:.0f}%"
+
+    @admin.display(description="size in pixels")
+    def dimensions(self, job):
+        return f"{job.width} × {job.height} ({job.megapixels:.1f} MP)"
+
+    @admin.display(description="original")
+    def original_link(self, job):
+        return self.link(reverse("pic:original", args=[job.id]), job.image_key)
+
+    @admin.display(description="result")
+    def result_link(self, job):
+        if not job.result_key:
+            return "—"
+        return self.link(reverse("pic:result", args=[job.id]), job.result_key)
+
+    @admin.display(description="metrics")
+    def metrics_table(self, job):
+        rows = job.metric_rows()
+        if not rows:
+            return "—"
+        body = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            ((row["name"], row["before"], row["after"]) for row in rows))
+        return format_html("<table><tr><th></th><th>before</th><th>after</th></tr>{}</table>",
+                           body)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PicConfig(AppConfig):
+    name = "pic"
+    verbose_name = "CloudPic"

@@ -1,0 +1,48 @@
+"""The CloudPic message handler: original from storage, enhanced result back to storage."""
+
+import tempfile
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from workers.consumer import Context
+from workers.envelope import PermanentError
+
+from .enhance import MAX_STRENGTH, ImageError, enhance_file
+
+
+def result_key(job_id: str, extension: str) -> str:
+    return f"pic/results/{job_id}.{extension}"
+
+
+def parse(message: dict) -> tuple[str, float]:
+    key, strength = message.get("image_key"), message.get("strength")
+    if not isinstance(key, str) or not key.startswith("pic/originals/") or ".." in key:
+        raise PermanentError(f"bad input: image_key must name an original, not {key!r}")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not (
+        0 <= strength <= MAX_STRENGTH
+    ):
+        raise PermanentError(f"bad input: strength must be 0 to {MAX_STRENGTH}, not {strength!r}")
+    return key, float(strength)
+
+
+def handle(message: dict, context: Context) -> dict:
+    key, strength = parse(message)
+    try:
+        original = default_storage.open(key, "rb")
+    except FileNotFoundError:
+        raise PermanentError(f"the original image {key} does not exist") from None
+    # The result goes to a temporary file (Pillow asks for a real file descriptor when
+    # it saves, so a spooled in-memory buffer would roll over to disk anyway).
+    with original, tempfile.TemporaryFile() as enhanced:
+        try:
+            info, metrics = enhance_file(original, enhanced, strength)
+        except ImageError as error:
+            raise PermanentError(f"the original image cannot be enhanced: {error}") from None
+        original.close()  # free its download buffer before uploading the result
+        enhanced.seek(0)
+        key_out = result_key(context.job_id, info.extension)
+        saved = default_storage.save(key_out, File(enhanced, name=key_out))
+    if saved != key_out:  # the storage must overwrite, or a redelivery would leave a copy
+        raise RuntimeError(f"storage saved {key_out} as {saved}")
+    return {"result_key": key_out, "metrics": metrics}
