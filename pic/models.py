@@ -4,6 +4,8 @@ from workers.models import Job
 from workers.tools import PIC
 
 METRIC_KEYS = ("contrast", "colorfulness", "sharpness", "brightness", "clipped")
+# These are shares of 0–1, so their change reads best in percentage points.
+ABSOLUTE_METRICS = ("brightness", "clipped")
 
 
 class PicJob(Job):
@@ -51,6 +53,9 @@ class PicJob(Job):
             after = self.metrics["after"].get(key)
             if before is None or after is None:
                 continue
-            change = (after / before - 1) * 100 if before else None
+            if key in ABSOLUTE_METRICS:
+                change = f"{(after - before) * 100:+.1f} pt"
+            else:
+                change = f"{(after / before - 1) * 100:+.1f}%" if before else "—"
             rows.append({"name": key, "before": before, "after": after, "change": change})
         return rows

@@ -34,5 +34,6 @@ def test_the_detail_shows_metrics_and_links(admin_client, job):
 
 def test_the_metric_rows_give_the_change(job):
     rows = {row["name"]: row for row in job.metric_rows()}
-    assert rows["contrast"]["change"] == pytest.approx(25.0)
-    assert rows["colorfulness"]["change"] == pytest.approx(20.0)
+    assert rows["contrast"]["change"] == "+25.0%"
+    assert rows["colorfulness"]["change"] == "+20.0%"
+    assert rows["clipped"]["change"] == "+0.5 pt"  # a share: points, not percent

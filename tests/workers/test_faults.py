@@ -200,6 +200,36 @@ def test_sigterm_mid_batch_exits_cleanly_and_hands_back(server_queues, settings,
     assert figures["lost"] == 0 and figures["applied twice"] == 0
 
 
+def test_jobs_outlasting_the_grace_period_are_handed_back(server_queues, settings, applied):
+    jobs = make_jobs(4)
+    for job in jobs:
+        job.send()
+    worker = start_worker(worker_env(settings, FAULT_DELAY=30), "--concurrency", "2",
+                          "--visibility-timeout", "60", "--grace-period", "1")
+    try:
+        assert run_until(lambda: queue_depth(CALC.request_queue)["in_flight"] == 4, timeout=30)
+        time.sleep(0.3)
+        stopped = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=15)
+        took = time.monotonic() - stopped
+    finally:
+        worker.kill()
+    # Two running jobs were abandoned after 1 s, two unstarted ones handed back at once:
+    # all four are visible again without waiting for their 60 s timeout.
+    depth = queue_depth(CALC.request_queue)
+    assert code == 0 and took < 10
+    assert depth == {"visible": 4, "in_flight": 0}
+    subprocess.run([sys.executable, str(FAULT_WORKER), "run_calc_worker", "--once"],
+                   env=worker_env(settings), cwd=ROOT, check=True, capture_output=True,
+                   timeout=60)
+    assert run_until(lambda: count("done") == 4, timeout=30)
+    figures = report("jobs longer than the grace period", 4, applied,
+                     **{"exit code": code, "seconds to exit": round(took, 2),
+                        "visible again at once": depth["visible"]})
+    assert figures["lost"] == 0 and figures["applied twice"] == 0
+
+
 def test_an_s3_outage_loses_nothing_and_fakes_nothing(bucket, settings, applied):
     moto_port = urlparse(settings.AWS_ENDPOINT_URL).port
     proxy = Proxy(moto_port)

@@ -18,10 +18,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true",
                             help="Drain replies and dead letters, sweep once, then exit.")
-        parser.add_argument("--wait-time", type=int, default=5,
-                            help="Seconds each receive long-polls a response queue (default 5).")
+        parser.add_argument("--wait-time", type=int, default=2,
+                            help="Seconds each receive long-polls a response queue (default 2; "
+                            "a stop waits for at most one poll per tool).")
 
-    def handle(self, *args, once=False, wait_time=5, **options):
+    def handle(self, *args, once=False, wait_time=2, **options):
         stopping = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, frame: stopping.set())
