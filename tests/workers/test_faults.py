@@ -77,6 +77,15 @@ def start_worker(env, *args) -> subprocess.Popen:
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
+def run_once(settings, *args) -> subprocess.CompletedProcess:
+    """A normal worker (no fault) that handles what is queued, then exits."""
+    result = subprocess.run(
+        [sys.executable, str(FAULT_WORKER), "run_calc_worker", "--once", *args],
+        env=worker_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def make_jobs(count: int) -> list[CalcJob]:
     return [CalcJob.objects.create(numbers=[i, 3 * i + 1, 7, -i], owner="faults")
             for i in range(count)]
@@ -188,10 +197,7 @@ def test_sigterm_mid_batch_exits_cleanly_and_hands_back(server_queues, settings,
     finished_before_stop = count("done")
     assert depth["visible"] == 20 - finished_before_stop
 
-    result = subprocess.run([sys.executable, str(FAULT_WORKER), "run_calc_worker", "--once"],
-                            env=worker_env(settings), cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
+    run_once(settings)
     assert run_until(lambda: count("done") == 20, timeout=30)
     figures = report("SIGTERM mid-batch", 20, applied,
                      **{"exit code": code, "seconds to exit": round(took, 2),
@@ -220,9 +226,7 @@ def test_jobs_outlasting_the_grace_period_are_handed_back(server_queues, setting
     depth = queue_depth(CALC.request_queue)
     assert code == 0 and took < 10
     assert depth == {"visible": 4, "in_flight": 0}
-    subprocess.run([sys.executable, str(FAULT_WORKER), "run_calc_worker", "--once"],
-                   env=worker_env(settings), cwd=ROOT, check=True, capture_output=True,
-                   timeout=60)
+    run_once(settings)
     assert run_until(lambda: count("done") == 4, timeout=30)
     figures = report("jobs longer than the grace period", 4, applied,
                      **{"exit code": code, "seconds to exit": round(took, 2),
@@ -290,10 +294,7 @@ def test_bad_messages_fail_their_jobs_and_the_worker_goes_on(server_queues, sett
         {"version": 9, "job_id": str(old_version.id), "numbers": [1]}))
     aws.send(CALC.request_queue, json.dumps(
         {"version": 1, "job_id": str(oversized.id), "numbers": [1.5] * 20_000}))
-    result = subprocess.run(
-        [sys.executable, str(FAULT_WORKER), "run_calc_worker", "--once", "--visibility-timeout",
-         "30"], env=worker_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    result = run_once(settings, "--visibility-timeout", "30")
     assert "stopped after 14 messages" in result.stdout
     assert "undecodable message" in result.stderr
     assert run_until(lambda: count("done") + count("failed") == 13, timeout=30)
@@ -310,9 +311,7 @@ def test_bad_messages_fail_their_jobs_and_the_worker_goes_on(server_queues, sett
 def test_stale_and_unknown_replies_change_nothing(server_queues, settings, applied):
     [job] = make_jobs(1)
     job.send()
-    subprocess.run([sys.executable, str(FAULT_WORKER), "run_calc_worker", "--once"],
-                   env=worker_env(settings), cwd=ROOT, check=True, capture_output=True,
-                   timeout=60)
+    run_once(settings)
     assert run_until(lambda: count("done") == 1, timeout=30)
     job.refresh_from_db()
     before = CalcJob.objects.filter(pk=job.pk).values().get()
