@@ -108,10 +108,11 @@ class Consumer:
             except StopReceiving:
                 break
             except Exception:
-                # SQS unreachable or refusing: back off rather than spin.
+                # SQS unreachable or refusing (receive, reply or delete): back off, not spin.
                 failures += 1
                 delay = min(30, 2 ** min(failures, 5))
-                log.exception("%s worker: receive failed, retrying in %ss", self.tool.name, delay)
+                log.exception("%s worker: an SQS call failed, retrying in %ss",
+                              self.tool.name, delay)
                 self.stopping.wait(delay)
                 continue
             failures = 0
