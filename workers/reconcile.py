@@ -38,6 +38,13 @@ def drain(queue: str, apply, *, wait_time: int = 0, max_batches: int | None = No
     return changed
 
 
+def find_job(tool: Tool, job_id: str, what: str):
+    job = apps.get_model(tool.model).objects.filter(pk=job_id).first()
+    if job is None:
+        log.warning("%s: dropping %s for unknown job %s", tool.name, what, job_id)
+    return job
+
+
 def apply_message(tool: Tool, body: str) -> bool | None:
     """Apply one reply body. True: applied; False: dropped; None: keep it to retry later."""
     try:
@@ -45,10 +52,8 @@ def apply_message(tool: Tool, body: str) -> bool | None:
     except ValueError as error:
         log.error("%s: dropping an unusable reply: %s", tool.name, error)
         return False
-    model = apps.get_model(tool.model)
-    job = model.objects.filter(pk=reply["job_id"]).first()
+    job = find_job(tool, reply["job_id"], "a reply")
     if job is None:
-        log.warning("%s: dropping a reply for unknown job %s", tool.name, reply["job_id"])
         return False
     try:
         applied = job.apply_reply(reply)
@@ -78,10 +83,8 @@ def fail_dead_letter(tool: Tool, message: dict) -> bool | None:
         log.error("%s: dropping a dead letter with no job id (%s): %.200r",
                   tool.name, error, message["Body"])
         return False
-    model = apps.get_model(tool.model)
-    job = model.objects.filter(pk=request["job_id"]).first()
+    job = find_job(tool, request["job_id"], "a dead letter")
     if job is None:
-        log.warning("%s: dropping a dead letter for unknown job %s", tool.name, request["job_id"])
         return False
     attempts = max(job.tries, aws.MAX_RECEIVE_COUNT)
     reason = job.last_error or "no worker could handle it"
