@@ -53,6 +53,11 @@ def s3():
         return client("s3")
 
 
+def outage_delay(failures: int) -> int:
+    """Seconds to wait after `failures` failed SQS calls in a row: 2, 4, 8, 16, 30."""
+    return min(30, 2 ** min(failures, 5))
+
+
 def reset() -> None:
     """Forget clients and queue URLs (after the endpoint or the region changed)."""
     with _lock:

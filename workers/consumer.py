@@ -110,7 +110,7 @@ class Consumer:
             except Exception:
                 # SQS unreachable or refusing (receive, reply or delete): back off, not spin.
                 failures += 1
-                delay = min(30, 2 ** min(failures, 5))
+                delay = aws.outage_delay(failures)
                 log.exception("%s worker: an SQS call failed, retrying in %ss",
                               self.tool.name, delay)
                 self.stopping.wait(delay)

@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from workers import aws
 from workers.reconcile import drain_dead_letters, reconcile
 from workers.sweep import sweep
 from workers.tools import TOOLS
@@ -34,7 +35,7 @@ class Command(BaseCommand):
                 self.step(wait_time=1 if once else wait_time, sweep_now=sweep_now)
             except Exception as error:
                 failures += 1
-                delay = min(30, 2 ** min(failures, 5))
+                delay = aws.outage_delay(failures)
                 self.stderr.write(f"reconcile failed ({error}); retrying in {delay}s")
                 stopping.wait(delay)
                 continue
