@@ -18,14 +18,10 @@ from dataclasses import dataclass
 
 from django.utils.module_loading import import_string
 
-from . import aws, envelope
+from . import aws, envelope, loop
 from .tools import Tool
 
 log = logging.getLogger(__name__)
-
-
-class StopReceiving(BaseException):
-    """Raised by a signal handler to abandon a long poll at once."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ class Consumer:
         """Stop receiving; jobs in hand finish. Safe to call from a signal handler."""
         self.stopping.set()
         if self._receiving and threading.current_thread() is threading.main_thread():
-            raise StopReceiving
+            raise loop.StopNow
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -101,25 +97,9 @@ class Consumer:
 
     def run(self, once: bool = False) -> int:
         """Consume until stopped (or, with once, until a receive finds nothing)."""
-        handled, failures = 0, 0
-        while not self.stopping.is_set():
-            try:
-                count = self.process_batch(wait_time=1 if once else aws.LONG_POLL_SECONDS)
-            except StopReceiving:
-                break
-            except Exception:
-                # SQS unreachable or refusing (receive, reply or delete): back off, not spin.
-                failures += 1
-                delay = aws.outage_delay(failures)
-                log.exception("%s worker: an SQS call failed, retrying in %ss",
-                              self.tool.name, delay)
-                self.stopping.wait(delay)
-                continue
-            failures = 0
-            handled += count
-            if once and count == 0:
-                break
-        return handled
+        wait_time = 1 if once else aws.LONG_POLL_SECONDS
+        return loop.run(lambda: self.process_batch(wait_time=wait_time),
+                        name=f"{self.tool.name} worker", stopping=self.stopping, once=once)
 
     def process_batch(self, wait_time: int = aws.LONG_POLL_SECONDS) -> int:
         """Receive up to 10 requests, handle them, reply, delete. Returns how many were received."""

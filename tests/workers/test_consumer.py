@@ -6,9 +6,10 @@ import uuid
 import pytest
 
 from tests.conftest import queue_depth
-from workers import aws, envelope
+from workers import aws, envelope, tools
 from workers.consumer import Consumer
-from workers.tools import CALC
+
+CALC = tools.get("calc")
 
 
 def send_raw(body: str) -> None:
@@ -65,9 +66,9 @@ def test_an_undecodable_body_reaches_the_dead_letter_queue_after_five_receives(c
             pass
     # The next receive after the fifth moves it to the dead-letter queue instead.
     deadline = time.monotonic() + 5
-    while queue_depth(CALC.dead_letter_queue)["visible"] == 0 and time.monotonic() < deadline:
+    while queue_depth(CALC.request_dlq)["visible"] == 0 and time.monotonic() < deadline:
         assert calc_consumer.process_batch(wait_time=1) == 0
-    [dead] = aws.receive(CALC.dead_letter_queue, wait_time=0)
+    [dead] = aws.receive(CALC.request_dlq, wait_time=0)
     assert dead["Body"] == "garbage"
 
 

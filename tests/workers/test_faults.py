@@ -23,10 +23,11 @@ from django.core.management import call_command
 from calc.models import CalcJob
 from tests.conftest import queue_depth
 from tests.workers.proxy import Proxy
-from workers import aws, envelope
+from workers import aws, envelope, tools
 from workers.consumer import Consumer
 from workers.reconcile import drain_dead_letters, reconcile
-from workers.tools import CALC
+
+CALC = tools.get("calc")
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db]
 
@@ -248,7 +249,7 @@ def test_an_s3_outage_loses_nothing_and_fakes_nothing(bucket, settings, applied)
     try:
         run_until(lambda: False, timeout=4)
         done_during_outage = count("done")
-        tries_during_outage = sum(CalcJob.objects.values_list("tries", flat=True))
+        tries_during_outage = sum(CalcJob.objects.values_list("retries", flat=True))
         proxy.cut.clear()
         assert run_until(lambda: count("done") + count("failed") == 30, timeout=90)
         worker.send_signal(signal.SIGTERM)
@@ -277,10 +278,10 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(server_queues, settings,
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
     job.refresh_from_db()
-    report("poison message", 1, applied, **{"worker attempts": job.tries})
+    report("poison message", 1, applied, **{"worker attempts": job.retries})
     assert job.error == ("gave up after 5 attempts: "
                          "ConnectionError: injected fault: this job always fails")
-    assert queue_depth(CALC.dead_letter_queue) == {"visible": 0, "in_flight": 0}
+    assert queue_depth(CALC.request_dlq) == {"visible": 0, "in_flight": 0}
 
 
 def test_bad_messages_fail_their_jobs_and_the_worker_goes_on(server_queues, settings, applied):
