@@ -1,31 +1,48 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` needs only the runtime, `make test` adds the dev tools.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+# `make dist VERSION=1.2.0`: the release artifact the stack's instances install.
+VERSION ?= $(shell git describe --tags --always)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench dist clean
 
 # A key kept in a git-ignored file, so that local sessions survive restarts.
 .secret_key:
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(STAMP) .secret_key
+run: $(RUN_STAMP) .secret_key
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(PY) manage.py runlocal
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
+# cfn-lint and shellcheck of deploy/ run as tests (tests/deploy/test_lint.py).
 test: lint
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) bench/bench_enhance.py
 
+# The committed tree at HEAD (never uncommitted files) as dist/cloudsite-VERSION.tar.gz.
+dist:
+	mkdir -p dist
+	git archive --format=tar.gz --prefix=cloudsite/ -o dist/cloudsite-$(VERSION).tar.gz HEAD
+	@echo dist/cloudsite-$(VERSION).tar.gz
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache dist

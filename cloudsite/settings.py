@@ -56,6 +56,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the load balancer's /healthz (instance IP as Host, plain HTTP) is answered
+    # before the host check and the HTTPS redirect (cloudsite/health.py).
+    "cloudsite.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -161,16 +164,27 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Production security: HTTPS behind a load balancer that terminates TLS. Each is an
+# env setting, off by default so that `make run` works on plain http://127.0.0.1;
+# deploy/bootstrap.sh turns them all on, and `check --deploy` is then silent.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG and envbool("DJANGO_SECURE_COOKIES", False):
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and envbool("DJANGO_SECURE_COOKIES", False)
+SECURE_SSL_REDIRECT = not DEBUG and envbool("DJANGO_SECURE_SSL_REDIRECT", False)
+if SECURE_SSL_REDIRECT or SESSION_COOKIE_SECURE:
+    # Only the load balancer reaches gunicorn (security groups), so its
+    # X-Forwarded-Proto is the truth about the browser's scheme.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The health check is plain HTTP to the instance; it is answered before this
+# redirect anyway (cloudsite.health), and stays exempt should the order change.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,

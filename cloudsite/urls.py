@@ -3,10 +3,11 @@ from django.urls import include, path
 
 from workers import dashboard, tools
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     # Each installed tool app at /<app label>/, its URL namespace.
     *(path(f"{tool.app_label}/", include(tool.urls)) for tool in tools.installed()),
     path("admin/queues/", dashboard.queues, name="admin-queues"),
