@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
-from . import aws
+from . import aws, replies
 from .models import Status
 from .tools import TOOLS
 
@@ -48,5 +48,7 @@ def queues(request):
         rows.append(queue_row(tool.response_queue, peek_oldest(tool.response_queue), "replies"))
         rows.append(queue_row(tool.dead_letter_queue, peek_oldest(tool.dead_letter_queue),
                               "dead letters"))
-    context = {**admin.site.each_context(request), "title": "Queues", "rows": rows}
+    dropped = [(tool.response_queue, replies.dropped_count(tool.name)) for tool in TOOLS]
+    context = {**admin.site.each_context(request), "title": "Queues", "rows": rows,
+               "dropped": dropped}
     return render(request, "admin/queues.html", context)
