@@ -227,7 +227,7 @@ def test_a_valid_reply_is_still_applied(owner_client, sqs_queues, make_calc, mak
     lambda job: json.dumps(calc_reply(job, version="1")),
     lambda job: json.dumps(calc_reply(job, result=[RESULT])),
     lambda job: json.dumps([calc_reply(job)]),
-    lambda job: '{"job_id": "%s", "mean": %s}' % (job.id, "9" * 5000),  # int() digit limit
+    lambda job: f'{{"job_id": "{job.id}", "mean": {"9" * 5000}}}',  # int()'s digit limit
 ])
 def test_undecodable_or_wrongly_typed_bodies_are_dropped(make_calc, make_body, caplog):
     job = make_calc()
