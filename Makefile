@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-upload clean
 
 # A key kept in a git-ignored file, so that local sessions survive restarts.
 .secret_key:
@@ -26,6 +26,9 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) bench/bench_enhance.py
+
+bench-upload: $(STAMP)
+	$(PY) bench/bench_upload_memory.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
