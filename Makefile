@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # `make dist VERSION=1.2.0`: the release artifact the stack's instances install.
 VERSION ?= $(shell git describe --tags --always)
 
-.PHONY: run test lint bench dist clean
+.PHONY: run test lint bench bench-upload dist clean
 
 # A key kept in a git-ignored file, so that local sessions survive restarts.
 .secret_key:
@@ -43,6 +43,9 @@ dist:
 	mkdir -p dist
 	git archive --format=tar.gz --prefix=cloudsite/ -o dist/cloudsite-$(VERSION).tar.gz HEAD
 	@echo dist/cloudsite-$(VERSION).tar.gz
+
+bench-upload: $(DEV_STAMP)
+	$(PY) bench/bench_upload_memory.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache dist

@@ -13,11 +13,12 @@ class CalcJobAdmin(JobAdmin):
 
     @admin.display(description="result")
     def summary(self, job):
-        if not job.result:
+        r = job.shown_result  # odd values stored by older versions come back as None
+        if not r:
             return "—"
-        r = job.result
+        mean = "?" if r["mean"] is None else f"{r['mean']:.6g}"
         return (f"n={r['count']} min={r['min']} max={r['max']} "
-                f"mean={r['mean']:.6g} median={r['median']}")
+                f"mean={mean} median={r['median']}")
 
     @admin.display(description="values")
     def input_size(self, job):

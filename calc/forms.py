@@ -6,8 +6,10 @@ from django import forms
 from .stats import MAX_ABS, MAX_VALUES
 
 SEPARATORS = re.compile(r"[,\s]+")
-NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-INTEGER = re.compile(r"[+-]?\d+")
+# [0-9], not \d: \d (and int(), float()) also take Arabic-Indic, fullwidth and other
+# digits, so "١٢٣" would be read as 123.
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+INTEGER = re.compile(r"[+-]?[0-9]+")
 MAX_TOKEN_CHARS = 40
 
 
@@ -28,6 +30,8 @@ def parse_number(token: str, position: int) -> int | float:
         )
 
     if not NUMBER.fullmatch(token):
+        if any(char.isdigit() and not char.isascii() for char in token):
+            raise invalid("uses digits other than 0 to 9", "not_ascii_digits")
         raise invalid("is not a number", "not_a_number")
     if len(token) > MAX_TOKEN_CHARS:
         raise invalid(f"has more than {MAX_TOKEN_CHARS} characters", "too_long")

@@ -2,7 +2,7 @@ from django.db import models
 
 from workers.models import Job
 
-RESULT_KEYS = ("count", "min", "max", "mean", "median")
+from . import replies
 
 
 class CalcJob(Job):
@@ -17,12 +17,13 @@ class CalcJob(Job):
         return {"numbers": self.numbers}
 
     def fields_from_reply(self, reply: dict) -> dict:
-        result = reply.get("result")
-        if not isinstance(result, dict) or not all(
-            isinstance(result.get(key), (int, float)) for key in RESULT_KEYS
-        ):
-            raise ValueError("a done reply needs a result with " + ", ".join(RESULT_KEYS))
-        log_key = reply.get("log_key")
-        if not isinstance(log_key, str) or not log_key:
-            raise ValueError("a done reply needs a log_key")
-        return {"result": {key: result[key] for key in RESULT_KEYS}, "log_key": log_key}
+        return replies.fields(self, reply)
+
+    @property
+    def shown_result(self) -> dict | None:
+        """The result as pages and the status JSON show it (odd stored values become None)."""
+        return replies.displayable(self.result)
+
+    @property
+    def log_is_own(self) -> bool:
+        return self.log_key == replies.log_key(self.id)

@@ -3,14 +3,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from workers.models import Status
+from workers.limits import limit_submissions
 from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
 
 from .chart import chart
 from .forms import NumbersForm, random_numbers
 from .models import CalcJob
+from .replies import chartable
 
 
 @require_http_methods(["GET", "POST"])
+@limit_submissions
 def submit(request):
     if request.method == "POST":
         form = NumbersForm(request.POST)
@@ -30,7 +33,9 @@ def job_page(request, job_id):
     job = refresh(get_job(request, CalcJob, job_id))
     context = {"job": job}
     if job.status == Status.DONE:
-        context["chart"] = chart(job.numbers, job.result)
+        context["result"] = job.shown_result
+        if chartable(job.numbers, context["result"]):
+            context["chart"] = chart(job.numbers, context["result"])
     return render(request, "calc/job.html", context)
 
 
@@ -39,11 +44,12 @@ def job_status(request, job_id):
     job = refresh(get_job(request, CalcJob, job_id))
     payload = status_payload(job)
     if job.status == Status.DONE:
-        payload["result"] = job.result
+        payload["result"] = job.shown_result
     return status_response(payload)
 
 
 @require_GET
 def job_log(request, job_id):
     job = get_job(request, CalcJob, job_id)
-    return serve_object(job.log_key, "text/plain; charset=utf-8")
+    # Only the job's own key is ever served, whatever an older version stored.
+    return serve_object(job.log_key if job.log_is_own else "", "text/plain; charset=utf-8")

@@ -186,6 +186,40 @@ SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
 
+# Security (issue 8): the shared cache behind the abuse limits and the dropped-reply
+# counters, the limits themselves, the upload cap and the Content-Security-Policy.
+# The database cache is shared by every web process; `migrate` creates its table.
+CACHES = {
+    "default": {
+        "BACKEND": os.environ.get("CLOUDSITE_CACHE_BACKEND",
+                                  "django.core.cache.backends.db.DatabaseCache"),
+        "LOCATION": os.environ.get("CLOUDSITE_CACHE_LOCATION", "cloudsite_cache"),
+    }
+}
+# Jobs one client (IP address) may submit per minute, and jobs one session may have
+# queued at once; 0 turns a limit off. Staff are exempt.
+CLOUDSITE_SUBMISSIONS_PER_MINUTE = envint("CLOUDSITE_SUBMISSIONS_PER_MINUTE", 20)
+CLOUDSITE_QUEUED_PER_SESSION = envint("CLOUDSITE_QUEUED_PER_SESSION", 10)
+# Behind a load balancer the client is the last address it appends to X-Forwarded-For.
+CLOUDSITE_TRUST_X_FORWARDED_FOR = envbool("CLOUDSITE_TRUST_X_FORWARDED_FOR", False)
+# Bytes a CloudPic upload may have; reading stops there (pic/uploads.py).
+CLOUDSITE_MAX_UPLOAD_BYTES = envint("CLOUDSITE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+# No inline script anywhere; images may come from the bucket through presigned URLs.
+CLOUDSITE_CSP_IMG_SRC = envlist("CLOUDSITE_CSP_IMG_SRC",
+                                "https://*.amazonaws.com" if CLOUDSITE_BUCKET else "")
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    " ".join(["img-src 'self' data:", *CLOUDSITE_CSP_IMG_SRC]),
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+MIDDLEWARE.insert(1, "cloudsite.headers.ContentSecurityPolicyMiddleware")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

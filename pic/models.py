@@ -2,7 +2,9 @@ from django.db import models
 
 from workers.models import Job
 
-METRIC_KEYS = ("contrast", "colorfulness", "sharpness", "brightness", "clipped")
+from . import replies
+from .enhance import METRIC_KEYS
+
 # These are shares of 0–1, so their change reads best in percentage points.
 ABSOLUTE_METRICS = ("brightness", "clipped")
 
@@ -30,24 +32,25 @@ class PicJob(Job):
         return {"image_key": self.image_key, "strength": self.strength}
 
     def fields_from_reply(self, reply: dict) -> dict:
-        result_key = reply.get("result_key")
-        if not isinstance(result_key, str) or not result_key.startswith("pic/results/"):
-            raise ValueError("a done reply needs a result_key under pic/results/")
-        metrics = reply.get("metrics")
-        if not isinstance(metrics, dict) or not all(
-            isinstance(metrics.get(side), dict) for side in ("before", "after")
-        ):
-            raise ValueError("a done reply needs metrics before and after")
-        return {"result_key": result_key, "metrics": metrics}
+        return replies.fields(self, reply)
+
+    @property
+    def result_is_own(self) -> bool:
+        return bool(self.result_key) and self.result_key == replies.result_key(self)
+
+    @property
+    def shown_metrics(self) -> dict | None:
+        """The metrics as pages and the status JSON show them (odd stored values: None)."""
+        return replies.displayable(self.metrics)
 
     def metric_rows(self) -> list[dict]:
         """Before, after and change of each metric, for the job page and admin."""
-        if not self.metrics:
+        metrics = self.shown_metrics
+        if not metrics:
             return []
         rows = []
         for key in METRIC_KEYS:
-            before = self.metrics["before"].get(key)
-            after = self.metrics["after"].get(key)
+            before, after = metrics["before"][key], metrics["after"][key]
             if before is None or after is None:
                 continue
             if key in ABSOLUTE_METRICS:

@@ -7,21 +7,34 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from workers.models import Status
+from workers.limits import limit_submissions
 from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
 
 from .forms import PicForm
 from .models import PicJob
+from .uploads import limit_uploads
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
+# The CSRF check reads request.POST, which parses the upload: the limited upload
+# handler has to be installed before it, so CSRF is checked inside (csrf_protect).
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
+@limit_submissions
 def submit(request):
+    limit_uploads(request)
+    return submit_form(request)
+
+
+@csrf_protect
+def submit_form(request):
     form = PicForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = create_job(request, form)
@@ -65,14 +78,15 @@ def job_status(request, job_id):
     payload["original_url"] = reverse("pic:original", args=[job.id])
     if job.status == Status.DONE:
         payload["result_url"] = reverse("pic:result", args=[job.id])
-        payload["metrics"] = job.metrics
+        payload["metrics"] = job.shown_metrics
     return status_response(payload)
 
 
 @require_GET
 def original(request, job_id):
     job = get_job(request, PicJob, job_id)
-    return serve_object(job.image_key, CONTENT_TYPES[job.format])
+    own = job.image_key.startswith(f"pic/originals/{job.id}.")
+    return serve_object(job.image_key if own else "", content_type(job))
 
 
 @require_GET
@@ -80,5 +94,10 @@ def result(request, job_id):
     job = get_job(request, PicJob, job_id)
     stem = PurePath(job.original_name).stem or "photo"
     filename = f"{stem}-enhanced.{PurePath(job.result_key).suffix.lstrip('.')}"
-    return serve_object(job.result_key, CONTENT_TYPES[job.format], filename,
-                        download="download" in request.GET)
+    # Only the job's own key is ever served, whatever an older version stored.
+    return serve_object(job.result_key if job.result_is_own else "", content_type(job),
+                        filename, download="download" in request.GET)
+
+
+def content_type(job: PicJob) -> str:
+    return CONTENT_TYPES.get(job.format, "application/octet-stream")

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
-from . import aws, tools
+from . import aws, replies, tools
 from .models import Status
 
 
@@ -51,5 +51,8 @@ def peek_oldest(name: str) -> float | None:
 def queues(request):
     rows = [queue_row(tool, name, kind) for tool in tools.installed()
             for name, kind in tool.queues()]
-    context = {**admin.site.each_context(request), "title": "Queues", "rows": rows}
+    dropped = [(tool.response_queue, replies.dropped_count(tool.name))
+               for tool in tools.installed()]
+    context = {**admin.site.each_context(request), "title": "Queues", "rows": rows,
+               "dropped": dropped}
     return render(request, "admin/queues.html", context)

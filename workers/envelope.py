@@ -1,11 +1,16 @@
 """The v1 message envelope (DESIGN.md §4): encoding, decoding, validation."""
 
 import json
+import math
 import uuid
 from datetime import UTC, datetime
 
 VERSION = 1
 MAX_BODY_BYTES = 256 * 1024
+# Our messages nest three levels deep. json.loads recurses once per level (a body of
+# thousands of brackets raises RecursionError), and so would whatever later stores or
+# renders a deep value: anything deeper than this is refused.
+MAX_DEPTH = 16
 TERMINAL_STATUSES = ("done", "failed")
 # A progress reply: the job hit a transient error and will be retried.
 PROGRESS_STATUSES = ("retrying",)
@@ -30,19 +35,63 @@ def request(job_id: uuid.UUID | str, **fields) -> dict:
     return {"version": VERSION, "job_id": str(job_id), **fields}
 
 
-def decode(body: str) -> dict:
+def reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"{text[:20]} is not a finite number")
+    return value
+
+
+def nesting_depth(value: object) -> int:
+    """How deep lists and dicts nest in a parsed value, counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def loads(body: str | bytes) -> object:
+    """Parse untrusted JSON; raise ValueError (never RecursionError or OverflowError)."""
+    if isinstance(body, bytes | bytearray):
+        if len(body) > MAX_BODY_BYTES:
+            raise ValueError(f"body is larger than {MAX_BODY_BYTES} bytes")
+        body = body.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    elif not isinstance(body, str):
+        raise ValueError(f"body is a {type(body).__name__}, not text")
+    elif len(body) > MAX_BODY_BYTES or len(body.encode("utf-8")) > MAX_BODY_BYTES:
+        # (encode also refuses lone surrogates, which are not UTF-8)
+        raise ValueError(f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        value = json.loads(body, parse_constant=reject_constant, parse_float=finite_float)
+    except RecursionError:  # the C parser raises it cleanly, before the stack runs out
+        raise ValueError("body nests too deeply") from None
+    if nesting_depth(value) > MAX_DEPTH:
+        raise ValueError(f"body nests deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def decode(body: str | bytes) -> dict:
     """Parse a body into a dict carrying a valid job id; raise UndecodableMessage otherwise."""
     try:
-        payload = json.loads(body)
+        payload = loads(body)
     except ValueError as error:
-        raise UndecodableMessage(f"body is not JSON: {error}") from None
+        raise UndecodableMessage(f"body is not usable JSON: {str(error)[:200]}") from None
     if not isinstance(payload, dict):
         raise UndecodableMessage("body is not a JSON object")
     job_id = payload.get("job_id")
     try:
         payload["job_id"] = str(uuid.UUID(job_id))
     except (TypeError, ValueError, AttributeError):
-        raise UndecodableMessage(f"job_id is missing or not a UUID: {job_id!r}") from None
+        raise UndecodableMessage(f"job_id is missing or not a UUID: {job_id!r:.80}") from None
     return payload
 
 
@@ -51,15 +100,19 @@ def check_version(payload: dict) -> None:
         raise PermanentError(f"unsupported message version {payload.get('version')!r}")
 
 
-def decode_reply(body: str) -> dict:
-    """Parse and check a reply; raise ValueError if it cannot be applied."""
+def decode_reply(body: str | bytes) -> dict:
+    """Parse and check a reply's envelope; raise ValueError if it cannot be applied.
+
+    The fields every reply shares are checked against the job by workers.replies, and
+    the tool's own fields by the tool's replies module.
+    """
     try:
         reply = decode(body)
         check_version(reply)
     except (UndecodableMessage, PermanentError) as error:
         raise ValueError(str(error)) from None
     if reply.get("status") not in TERMINAL_STATUSES + PROGRESS_STATUSES:
-        raise ValueError(f"unknown reply status {reply.get('status')!r}")
+        raise ValueError(f"unknown reply status {reply.get('status')!r:.40}")
     if reply["status"] != "done" and not isinstance(reply.get("error"), str):
         raise ValueError(f"a {reply['status']} reply needs an error text")
     return reply
@@ -71,12 +124,14 @@ def timestamp(moment: datetime | None = None) -> str:
 
 
 def parse_timestamp(value) -> datetime | None:
-    if not isinstance(value, str):
+    """An aware datetime (naive ones are taken as UTC), or None if value is not one."""
+    if not isinstance(value, str) or len(value) > 40:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def reply(job_id: str, *, worker: str, started_at: str, result: dict | None = None,

@@ -8,7 +8,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import aws, envelope
+from . import aws, envelope, replies
 from .tools import ToolOfApp
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ class Job(models.Model):
         raise NotImplementedError
 
     def fields_from_reply(self, reply: dict) -> dict:
-        """Model fields to store from a `done` reply; raise ValueError if it is malformed."""
+        """Model fields to store from a `done` reply; raise ValueError unless it is exactly
+        what the tool produces for this job (see the tool's replies module)."""
         raise NotImplementedError
 
     def request_body(self) -> str:
@@ -96,27 +97,16 @@ class Job(models.Model):
         """Record a reply. The first terminal one wins; returns whether this one changed the row."""
         if reply["status"] in envelope.PROGRESS_STATUSES:  # "retrying"
             return self.note_retry(reply)
+        # Validated whole before anything is written; ValueError drops the reply.
+        fields = replies.terminal_fields(self, reply)
         if reply["status"] == Status.DONE:
-            fields = self.fields_from_reply(reply)
-            fields["error"] = ""
-        else:
-            fields = {"error": reply["error"][:10_000]}
-        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
-            status=reply["status"],
-            worker=str(reply.get("worker", ""))[:255],
-            started_at=envelope.parse_timestamp(reply.get("started_at")),
-            finished_at=envelope.parse_timestamp(reply.get("finished_at")) or timezone.now(),
-            **fields,
-        )
+            fields.update(self.fields_from_reply(reply), error="")
+        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(**fields)
         return bool(updated)
 
     def note_retry(self, reply: dict) -> bool:
-        attempt = reply.get("attempt")
-        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
-            last_error=reply["error"][:2000],
-            retries=attempt if isinstance(attempt, int) and attempt > 0 else F("retries") + 1,
-            worker=str(reply.get("worker", ""))[:255],
-        )
+        fields = {"retries": F("retries") + 1, **replies.retry_fields(reply)}
+        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(**fields)
         return bool(updated)
 
     def mark_failed(self, reason: str) -> bool:

@@ -2,7 +2,7 @@
 
 import logging
 
-from . import aws, envelope
+from . import aws, envelope, replies
 from .tools import Tool
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def apply_message(tool: Tool, body: str) -> bool | None:
         reply = envelope.decode_reply(body)
     except ValueError as error:
         log.error("%s: dropping an unusable reply: %s", tool.name, error)
+        replies.count_dropped(tool.name)
         return False
     job = find_job(tool, reply["job_id"], "a reply")
     if job is None:
@@ -57,6 +58,7 @@ def apply_message(tool: Tool, body: str) -> bool | None:
         applied = job.apply_reply(reply)
     except ValueError as error:
         log.error("%s: dropping a malformed reply for %s: %s", tool.name, job.id, error)
+        replies.count_dropped(tool.name)
         return False
     except Exception:
         log.exception("%s: could not record the reply for %s; it will come back", tool.name, job.id)

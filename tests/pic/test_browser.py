@@ -22,8 +22,12 @@ def test_a_user_uploads_a_photo_and_compares(live_server, pic_worker, browser_pa
     path = tmp_path / "astronaut.png"
     path.write_bytes(encode(photo, "PNG"))
     page = browser_page
+    console = []
+    page.on("console", lambda message: console.append(message.text))
     page.goto(f"{live_server.url}/pic/")
     assert page.locator("#strength-value").inner_text() == "30"
+    page.locator("input[name=strength]").fill("25")  # strength.js, a file under the CSP
+    assert page.locator("#strength-value").inner_text() == "25"
     page.locator("input[type=file]").set_input_files(str(path))
     page.get_by_role("button", name="Enhance").click()
 
@@ -48,3 +52,4 @@ def test_a_user_uploads_a_photo_and_compares(live_server, pic_worker, browser_pa
     assert float(contrast[1]) > float(contrast[0]) and contrast[2].endswith("%")
     download = page.get_by_role("link", name="Download the enhanced photo")
     assert download.get_attribute("href").endswith("/result?download=1")
+    assert not [text for text in console if "Content Security Policy" in text], console

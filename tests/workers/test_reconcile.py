@@ -22,8 +22,8 @@ def job():
 
 def done(job_id, **extra):
     return json.dumps(envelope.reply(str(job_id), worker="w1", started_at=envelope.timestamp(),
-                                     result={"result": RESULT, "log_key": "logs/calc/x.log",
-                                             **extra}))
+                                     result={"result": RESULT,
+                                             "log_key": f"logs/calc/{job_id}.log", **extra}))
 
 
 def failed(job_id, error="bad"):
@@ -35,7 +35,7 @@ def test_a_done_reply_fills_the_job(job):
     assert apply_message(CALC, done(job.id)) is True
     job.refresh_from_db()
     assert (job.status, job.result, job.worker) == ("done", RESULT, "w1")
-    assert job.log_key == "logs/calc/x.log" and job.finished_at >= job.started_at
+    assert job.log_key == f"logs/calc/{job.id}.log" and job.finished_at >= job.started_at
 
 
 def test_the_first_terminal_reply_wins(job):
