@@ -66,8 +66,7 @@ def child(mode: str) -> dict:
 
     from pic import enhance
     from pic import forms as pic_forms
-    from workers import aws
-    from workers import tools
+    from workers import aws, tools
 
     if mode == "decode":
         pic_forms.inspect_header = enhance.inspect

@@ -2,8 +2,8 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workers.models import Status
 from workers.limits import limit_submissions
+from workers.models import Status
 from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
 
 from .chart import chart

@@ -11,8 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
-from workers import aws
-from workers import tools
+from workers import aws, tools
 
 PATH = "/healthz"
 log = logging.getLogger(__name__)

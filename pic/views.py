@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workers.models import Status
 from workers.limits import limit_submissions
+from workers.models import Status
 from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
 
 from .forms import PicForm

@@ -13,9 +13,8 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from tests.conftest import queue_depth
-from workers import aws, envelope, replies
+from workers import aws, envelope, replies, tools
 from workers.reconcile import apply_message
-from workers import tools
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 
 from calc.models import CalcJob
 from tests.security.conftest import OWNER
-from workers import envelope
+from workers import envelope, tools
 from workers.reconcile import apply_message
-from workers import tools
 
 pytestmark = pytest.mark.django_db
 
