@@ -26,7 +26,8 @@ class WorkerCommand(BaseCommand):
         parser.add_argument("--once", action="store_true",
                             help="Handle what is queued now, then exit.")
         parser.add_argument("--concurrency", type=int, default=1,
-                            help="Jobs handled at once, in threads (default 1).")
+                            help="Jobs handled at once, in threads (default 1); up to 10 "
+                            "more messages wait in hand, so values above 10 help too.")
         parser.add_argument("--visibility-timeout", type=int, default=60,
                             help="Seconds a received message stays hidden from other workers; "
                             "a heartbeat extends it while the job runs (default 60).")

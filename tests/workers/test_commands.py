@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from calc.models import CalcJob
 from tests.conftest import queue_depth
@@ -189,3 +190,21 @@ def test_a_failing_reconcile_step_is_logged_with_its_traceback(sqs_queues, monke
     [record] = [r for r in caplog.records if r.name == "workers.loop"]
     assert record.exc_info and "SQS is unreachable" in str(record.exc_info[1])
     assert len(calls) == 2
+
+
+def test_a_worker_command_run_in_process_restores_the_signal_handlers(sqs_queues):
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    aws.send(CALC.request_queue, json.dumps(
+        {"version": 1, "job_id": str(uuid.uuid4()), "numbers": [1, 2]}))
+    out = StringIO()
+    call_command("run_calc_worker", "--once", stdout=out)
+    assert "stopped after 1 messages" in out.getvalue()
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_run_worker_names_its_tool_and_refuses_an_unknown_one(sqs_queues):
+    out = StringIO()
+    call_command("run_worker", "pic", "--once", stdout=out)
+    assert "pic worker" in out.getvalue() and "consuming cloudpic-inbox" in out.getvalue()
+    with pytest.raises(CommandError, match="no installed tool named 'nope'"):
+        call_command("run_worker", "nope", "--once", stdout=StringIO())
