@@ -57,6 +57,8 @@ write_env() {
     echo "DJANGO_HSTS_SECONDS=$HSTS_SECONDS"
     echo "DJANGO_HSTS_INCLUDE_SUBDOMAINS=1"
     echo "DJANGO_HSTS_PRELOAD=1"
+    # The ALB appends the client address to X-Forwarded-For: the abuse limits count it.
+    echo "CLOUDSITE_TRUST_X_FORWARDED_FOR=1"
   else
     # Workers sign nothing and never touch the database: a key of their own
     # keeps the site's key off the worker fleet.
