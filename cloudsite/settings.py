@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-ninja's static files: /api/v1/docs serves Swagger UI from the site, no CDN.
+    "ninja",
     "workers",
     "calc",
     "pic",

@@ -3,7 +3,7 @@ from django.views.decorators.http import require_GET
 
 from calc.models import CalcJob
 from pic.models import PicJob
-from workers.web import OWNER_KEY
+from workers.web import owned_by
 
 RECENT = 10
 TOOLS = [("CloudCal", "calc:job", CalcJob), ("CloudPic", "pic:job", PicJob)]
@@ -11,10 +11,9 @@ TOOLS = [("CloudCal", "calc:job", CalcJob), ("CloudPic", "pic:job", PicJob)]
 
 @require_GET
 def home(request):
-    token = request.session.get(OWNER_KEY)
     recent = []
-    if token:
-        for label, url_name, model in TOOLS:
-            recent += [(label, url_name, job) for job in model.objects.filter(owner=token)[:RECENT]]
-        recent.sort(key=lambda row: row[2].created_at, reverse=True)
+    for label, url_name, model in TOOLS:
+        jobs = model.objects.filter(owned_by(request))[:RECENT]
+        recent += [(label, url_name, job) for job in jobs]
+    recent.sort(key=lambda row: row[2].created_at, reverse=True)
     return render(request, "home.html", {"recent": recent[:RECENT]})

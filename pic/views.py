@@ -1,20 +1,13 @@
-import logging
-import uuid
 from pathlib import PurePath
 
-from botocore.exceptions import BotoCoreError, ClientError
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
+from workers.web import get_job, ownership, refresh, serve_object, status_payload, status_response
 
 from .forms import PicForm
-from .models import PicJob
-
-log = logging.getLogger(__name__)
+from .models import PicJob, StoreFailed
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -30,25 +23,12 @@ def submit(request):
 
 
 def create_job(request, form: PicForm) -> PicJob | None:
-    upload, info = form.cleaned_data["image"], form.image_info
-    job_id = uuid.uuid4()
-    key = f"pic/originals/{job_id}.{info.extension}"
-    # Upload first, then record: no network I/O inside the transaction.
     try:
-        default_storage.save(key, upload)
-    except (BotoCoreError, ClientError, OSError):
-        log.exception("could not store the original of %s", job_id)
-        form.add_error(None, "The photo could not be stored just now; please try again.")
+        return PicJob.submit_photo(form.cleaned_data["image"], form.image_info,
+                                   form.cleaned_data["strength"], **ownership(request))
+    except StoreFailed as error:
+        form.add_error(None, str(error))
         return None
-    with transaction.atomic():
-        job = PicJob.objects.create(
-            id=job_id, owner=owner_token(request), image_key=key,
-            original_name=PurePath(upload.name).name[:255], format=info.format,
-            width=info.width, height=info.height, size=upload.size,
-            strength=form.cleaned_data["strength"] / 100,
-        )
-        job.enqueue()
-    return job
 
 
 @require_GET
