@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.pic.conftest import jpeg_upload, photo  # noqa: F401  (the same test photo)
 from workers.tokens import ApiToken
 
 
