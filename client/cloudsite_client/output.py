@@ -37,11 +37,10 @@ def show_job(out: Console, job: dict) -> None:
         note = f" ({job['note']})" if job.get("note") else ""
         out.print(f"job {job['id']} is {status}{note}", markup=False)
     elif job["tool"] == "calc":
-        table = Table(show_header=False, box=None, pad_edge=False)
+        # Plain "name value" lines: easy to read, and to pipe into awk.
         for key in FIGURES:
-            table.add_row(key, str(job["result"][key]))
-        table.add_row("log", job["result"]["log_url"])
-        out.print(table)
+            out.print(f"{key:<7} {job['result'][key]}", markup=False)
+        out.print(f"{'log':<7} {job['result']['log_url']}", markup=False)
     else:
         metrics = job["result"]["metrics"] or {}
         table = Table("metric", "before", "after", "change", box=None, pad_edge=False)
