@@ -185,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # exits 2 on bad usage, as argparse does
-    err, out = Console(stderr=True), Console(highlight=False, soft_wrap=True)
+    err, out = Console(stderr=True, soft_wrap=True), Console(highlight=False, soft_wrap=True)
     try:
         return args.run(args, err, out)
     except ClientError as error:
