@@ -1,5 +1,6 @@
 """CloudSite settings, read once from the environment (see DESIGN.md §6)."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -48,8 +49,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    # django-ninja's static files: /api/v1/docs serves Swagger UI from the site, no CDN.
-    "ninja",
     "workers",
     "calc",
     "pic",
@@ -182,3 +181,11 @@ LOGGING = {
     },
 }
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- JSON API docs ---
+# /api/v1/docs serves Swagger UI from django-ninja's own static files (no CDN, so the docs
+# work offline). Found without importing ninja, and ninja is not an installed app: every
+# worker process would otherwise import it (and pydantic) at start for nothing.
+_ninja = importlib.util.find_spec("ninja")
+if _ninja is not None and _ninja.submodule_search_locations:
+    STATICFILES_DIRS.append(Path(list(_ninja.submodule_search_locations)[0]) / "static")

@@ -4,6 +4,7 @@ The tools' own endpoints live in calc/api.py and pic/api.py; cloudsite/urls.py m
 of them under /api/v1/.
 """
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
@@ -13,10 +14,11 @@ from uuid import UUID
 from django.apps import apps
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
 from .models import Job, Status
@@ -104,8 +106,19 @@ class CloudSiteAPI(NinjaAPI):
         return schema
 
 
+class LocalSwagger(Swagger):
+    """Swagger UI from the site's static files; ninja would use a CDN, as it is not an
+    installed app (see the settings)."""
+
+    def render_page(self, request, api, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        return render(request, "api/docs.html",
+                      {"api": api, "swagger_settings": json.dumps(self.settings)})
+
+
 api = CloudSiteAPI(
     title="CloudSite API", version="1", urls_namespace="api", auth=BearerToken(),
+    docs=LocalSwagger(),
     description="CloudCal and CloudPic jobs. Send `Authorization: Bearer <token>`; make a "
     "token in admin or with `manage.py create_api_token USERNAME`. Errors are RFC 9457 "
     "problem details.",

@@ -1,11 +1,15 @@
 """The job list, the schema and docs, and the ways to make and revoke tokens."""
 
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -64,6 +68,18 @@ def test_the_docs_load_their_assets_from_this_site(client):
     assert any("swagger-ui-bundle.js" in source for source in sources), sources
     assert all(source.startswith("/static/") for source in sources), sources
     assert "cdn" not in page.lower()
+    for source in sources:  # each one is a file the site serves itself
+        assert finders.find(source.removeprefix("/static/")), source
+
+
+def test_workers_do_not_import_the_api_framework_at_start():
+    # ninja and pydantic take seconds to import on a busy host; a worker needs neither.
+    code = ("import sys, django; django.setup(); "
+            "from workers.consumer import Consumer; print('ninja' in sys.modules)")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_create_api_token_prints_it_once_and_stores_the_hash(user):
