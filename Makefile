@@ -17,8 +17,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): requirements.txt | $(PY)
+# The `cloudsite` client (client/) goes into the same venv: `make run`, then `cloudsite calc 1 2 3`.
+$(RUN_STAMP): requirements.txt client/pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -e ./client
 	touch $@
 
 $(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt

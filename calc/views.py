@@ -1,10 +1,9 @@
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from workers.limits import limit_submissions
 from workers.models import Status
-from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
+from workers.web import get_job, ownership, refresh, serve_object, status_payload, status_response
 
 from .chart import chart
 from .forms import NumbersForm, random_numbers
@@ -18,10 +17,7 @@ def submit(request):
     if request.method == "POST":
         form = NumbersForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                job = CalcJob.objects.create(numbers=form.cleaned_data["numbers"],
-                                             owner=owner_token(request))
-                job.enqueue()
+            job = CalcJob.submit(numbers=form.cleaned_data["numbers"], **ownership(request))
             return redirect("calc:job", job_id=job.id)
     else:
         form = NumbersForm(initial={"numbers": random_numbers()})

@@ -1,5 +1,6 @@
 """CloudSite settings, read once from the environment (see DESIGN.md §6)."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -204,6 +205,8 @@ CLOUDSITE_QUEUED_PER_SESSION = envint("CLOUDSITE_QUEUED_PER_SESSION", 10)
 CLOUDSITE_TRUST_X_FORWARDED_FOR = envbool("CLOUDSITE_TRUST_X_FORWARDED_FOR", False)
 # Bytes a CloudPic upload may have; reading stops there (pic/uploads.py).
 CLOUDSITE_MAX_UPLOAD_BYTES = envint("CLOUDSITE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+# Every upload (pages and API) stops being stored at that limit.
+FILE_UPLOAD_HANDLERS = ["pic.uploads.LimitedUploadHandler"]
 # No inline script anywhere; images may come from the bucket through presigned URLs.
 CLOUDSITE_CSP_IMG_SRC = envlist("CLOUDSITE_CSP_IMG_SRC",
                                 "https://*.amazonaws.com" if CLOUDSITE_BUCKET else "")
@@ -232,3 +235,11 @@ LOGGING = {
     },
 }
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- JSON API docs ---
+# /api/v1/docs serves Swagger UI from django-ninja's own static files (no CDN, so the docs
+# work offline). Found without importing ninja, and ninja is not an installed app: every
+# worker process would otherwise import it (and pydantic) at start for nothing.
+_ninja = importlib.util.find_spec("ninja")
+if _ninja is not None and _ninja.submodule_search_locations:
+    STATICFILES_DIRS.append(Path(list(_ninja.submodule_search_locations)[0]) / "static")

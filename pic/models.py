@@ -1,3 +1,9 @@
+import logging
+import uuid
+from pathlib import PurePath
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files.storage import default_storage
 from django.db import models
 
 from workers.models import Job
@@ -5,8 +11,14 @@ from workers.models import Job
 from . import replies
 from .enhance import METRIC_KEYS
 
+log = logging.getLogger(__name__)
+
 # These are shares of 0–1, so their change reads best in percentage points.
 ABSOLUTE_METRICS = ("brightness", "clipped")
+
+
+class StoreFailed(Exception):
+    """The original could not be stored; no job was recorded."""
 
 
 class PicJob(Job):
@@ -24,6 +36,23 @@ class PicJob(Job):
     class Meta(Job.Meta):
         verbose_name = "CloudPic job"
 
+    @classmethod
+    def submit_photo(cls, upload, info, strength_percent: int, **ownership) -> "PicJob":
+        """Store a checked upload (`info` from pic.enhance.inspect), then submit the job."""
+        job_id = uuid.uuid4()
+        key = f"pic/originals/{job_id}.{info.extension}"
+        # Upload first, then record: no network I/O inside the transaction.
+        try:
+            default_storage.save(key, upload)
+        except (BotoCoreError, ClientError, OSError) as error:
+            log.exception("could not store the original of %s", job_id)
+            raise StoreFailed("The photo could not be stored just now; please try again.") \
+                from error
+        return cls.submit(
+            id=job_id, image_key=key, original_name=PurePath(upload.name or "").name[:255],
+            format=info.format, width=info.width, height=info.height, size=upload.size,
+            strength=strength_percent / 100, **ownership)
+
     @property
     def megapixels(self) -> float:
         return self.width * self.height / 1e6
@@ -33,6 +62,10 @@ class PicJob(Job):
 
     def fields_from_reply(self, reply: dict) -> dict:
         return replies.fields(self, reply)
+
+    @property
+    def original_is_own(self) -> bool:
+        return self.image_key.startswith(f"pic/originals/{self.id}.")
 
     @property
     def result_is_own(self) -> bool:

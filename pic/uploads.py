@@ -3,7 +3,9 @@
 Django's FILE_UPLOAD_MAX_MEMORY_SIZE only decides memory versus disk: a 60 MB upload
 is still written whole to a temporary file before any form can refuse it. This
 handler writes at most `limit` bytes, then drops what it wrote and only counts the
-rest, so the form (or the API, with 413) can say how big the file was.
+rest, so the form (or the API, with 413) can say how big the file was. It is the
+site's only upload handler (settings.FILE_UPLOAD_HANDLERS), so the pages and the API
+are bounded alike.
 """
 
 import io
@@ -49,10 +51,3 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         self.file.close()  # a NamedTemporaryFile: closing deletes it
         return OversizeUpload(self.file_name, self.content_type, self.received)
 
-
-def limit_uploads(request, limit: int | None = None) -> None:
-    """Make this request's multipart body go through the limited handler only.
-
-    Call it before anything reads request.POST or request.FILES, which for a view
-    under CSRF protection means inside csrf_exempt with csrf_protect after it."""
-    request.upload_handlers = [LimitedUploadHandler(request, limit)]

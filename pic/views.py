@@ -1,40 +1,24 @@
-import logging
-import uuid
 from pathlib import PurePath
 
-from botocore.exceptions import BotoCoreError, ClientError
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from workers.limits import limit_submissions
 from workers.models import Status
-from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
+from workers.web import get_job, ownership, refresh, serve_object, status_payload, status_response
 
 from .forms import PicForm
-from .models import PicJob
-from .uploads import limit_uploads
-
-log = logging.getLogger(__name__)
+from .models import PicJob, StoreFailed
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
-# The CSRF check reads request.POST, which parses the upload: the limited upload
-# handler has to be installed before it, so CSRF is checked inside (csrf_protect).
-@csrf_exempt
+# Uploads are read through pic.uploads.LimitedUploadHandler (settings.FILE_UPLOAD_HANDLERS),
+# which stores at most CLOUDSITE_MAX_UPLOAD_BYTES of a file before any form sees it.
 @require_http_methods(["GET", "POST"])
 @limit_submissions
 def submit(request):
-    limit_uploads(request)
-    return submit_form(request)
-
-
-@csrf_protect
-def submit_form(request):
     form = PicForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = create_job(request, form)
@@ -44,25 +28,12 @@ def submit_form(request):
 
 
 def create_job(request, form: PicForm) -> PicJob | None:
-    upload, info = form.cleaned_data["image"], form.image_info
-    job_id = uuid.uuid4()
-    key = f"pic/originals/{job_id}.{info.extension}"
-    # Upload first, then record: no network I/O inside the transaction.
     try:
-        default_storage.save(key, upload)
-    except (BotoCoreError, ClientError, OSError):
-        log.exception("could not store the original of %s", job_id)
-        form.add_error(None, "The photo could not be stored just now; please try again.")
+        return PicJob.submit_photo(form.cleaned_data["image"], form.image_info,
+                                   form.cleaned_data["strength"], **ownership(request))
+    except StoreFailed as error:
+        form.add_error(None, str(error))
         return None
-    with transaction.atomic():
-        job = PicJob.objects.create(
-            id=job_id, owner=owner_token(request), image_key=key,
-            original_name=PurePath(upload.name).name[:255], format=info.format,
-            width=info.width, height=info.height, size=upload.size,
-            strength=form.cleaned_data["strength"] / 100,
-        )
-        job.enqueue()
-    return job
 
 
 @require_GET
@@ -85,8 +56,7 @@ def job_status(request, job_id):
 @require_GET
 def original(request, job_id):
     job = get_job(request, PicJob, job_id)
-    own = job.image_key.startswith(f"pic/originals/{job.id}.")
-    return serve_object(job.image_key if own else "", content_type(job))
+    return serve_object(job.image_key if job.original_is_own else "", content_type(job))
 
 
 @require_GET

@@ -38,26 +38,30 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")[:64]
 
 
-def check_submission(request: HttpRequest, owner: str | None = None) -> None:
+def check_submission(request: HttpRequest, user=None) -> None:
     """Raise SubmissionRefused if this request may not submit a job now.
 
-    `owner` is the owner token jobs of this client are stored under (the session's by
-    default; the API passes its own)."""
-    if getattr(request, "user", None) is not None and request.user.is_staff:
+    Jobs waiting are counted per browser session, or per `user` for the API (whose
+    requests carry a token, not a session)."""
+    person = user if user is not None else getattr(request, "user", None)
+    if person is not None and person.is_staff:
         return
-    if owner is None:
+    if user is not None:
+        check_queued({"user": user})
+    else:
         from .web import OWNER_KEY  # (web imports the reconciler; keep this module light)
         owner = request.session.get(OWNER_KEY)
-    check_queued(owner)
+        if owner:
+            check_queued({"owner": owner})
     check_rate(client_address(request))
 
 
-def check_queued(owner: str | None) -> None:
+def check_queued(whose: dict) -> None:
     limit = settings.CLOUDSITE_QUEUED_PER_SESSION
-    if not limit or not owner:
+    if not limit:
         return
-    queued = sum(tool.model.objects.filter(owner=owner, status=Status.QUEUED)
-                 .count() for tool in tools.installed())
+    queued = sum(tool.model.objects.filter(status=Status.QUEUED, **whose).count()
+                 for tool in tools.installed())
     if queued >= limit:
         raise SubmissionRefused(
             f"You have {queued} jobs waiting; at most {limit} may wait at once. "

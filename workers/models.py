@@ -4,11 +4,13 @@ import logging
 import uuid
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from . import aws, envelope, replies
+from .tokens import ApiToken  # noqa: F401  (a model of this app)
 from .tools import ToolOfApp
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,7 @@ class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Job(models.Model):
@@ -31,6 +34,9 @@ class Job(models.Model):
                               db_index=True)
     owner = models.CharField(max_length=64, db_index=True, editable=False,
                              help_text="The browser session that submitted the job.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+", editable=False,
+                             help_text="The account that submitted the job, if any.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True,
                                    help_text="When the request last reached the queue.")
@@ -52,7 +58,7 @@ class Job(models.Model):
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in (Status.DONE, Status.FAILED)
+        return self.status in (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     @property
     def run_time(self):
@@ -65,6 +71,15 @@ class Job(models.Model):
         if self.finished_at:
             return self.finished_at - self.created_at
         return None
+
+    @classmethod
+    def submit(cls, **fields) -> "Job":
+        """The one way a job is made, by pages and API alike: the row, then its request."""
+        with transaction.atomic():
+            job = cls.objects.create(**fields)
+            job.enqueue()
+        job.refresh_from_db()  # the send after commit has set sent_at
+        return job
 
     def request_fields(self) -> dict:
         """The tool's own fields of the request message."""
@@ -113,6 +128,14 @@ class Job(models.Model):
         """End a job that is still queued as failed; returns whether it was still queued."""
         updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
             status=Status.FAILED, error=reason[:10_000], finished_at=timezone.now())
+        return bool(updated)
+
+    def cancel(self) -> bool:
+        """Cancel a job still queued; a worker's later reply finds it no longer queued."""
+        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
+            status=Status.CANCELLED, finished_at=timezone.now())
+        if updated:
+            self.refresh_from_db()
         return bool(updated)
 
     def requeue(self) -> bool:

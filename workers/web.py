@@ -5,6 +5,7 @@ import secrets
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
@@ -25,11 +26,25 @@ def owner_token(request: HttpRequest) -> str:
     return token
 
 
+def ownership(request: HttpRequest) -> dict:
+    """Who a job made by this page request belongs to: the session, and the user if any."""
+    user = request.user if request.user.is_authenticated else None
+    return {"owner": owner_token(request), "user": user}
+
+
+def owned_by(request: HttpRequest) -> Q:
+    """Jobs of this browser session, and of the logged-in user (made here or with a token)."""
+    token = request.session.get(OWNER_KEY)
+    mine = Q(owner=token) if token else Q(pk__in=[])
+    if request.user.is_authenticated:
+        mine |= Q(user=request.user)
+    return mine
+
+
 def visible_jobs(request: HttpRequest, model):
     if request.user.is_staff:
         return model.objects.all()
-    token = request.session.get(OWNER_KEY)
-    return model.objects.filter(owner=token) if token else model.objects.none()
+    return model.objects.filter(owned_by(request))
 
 
 def get_job(request: HttpRequest, model, job_id) -> Job:

@@ -77,13 +77,15 @@ def test_staff_are_exempt(submit, settings):
     assert [submit(staff).status_code for _ in range(4)] == [302] * 4
 
 
-def test_the_api_can_call_the_check_itself(rf, settings):
-    settings.CLOUDSITE_SUBMISSIONS_PER_MINUTE = 1
+def test_the_api_counts_waiting_jobs_per_user(rf, settings):
+    settings.CLOUDSITE_SUBMISSIONS_PER_MINUTE = 0
+    settings.CLOUDSITE_QUEUED_PER_SESSION = 1
+    user = get_user_model().objects.create_user("api-user")
     request = rf.post("/api/v1/calc/jobs")
-    request.user = get_user_model()(is_staff=False)
-    limits.check_submission(request, owner="token-of-an-api-user")
+    limits.check_submission(request, user=user)
+    CalcJob.objects.create(numbers=[1], user=user)
     with pytest.raises(limits.SubmissionRefused) as refused:
-        limits.check_submission(request, owner="token-of-an-api-user")
+        limits.check_submission(request, user=user)
     assert refused.value.retry_after >= 1
 
 

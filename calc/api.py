@@ -1,0 +1,74 @@
+"""CloudCal's JSON endpoints, mounted at /api/v1/calc/ (the shared parts: workers/api.py)."""
+
+from uuid import UUID
+
+from django.urls import reverse
+from ninja import Router, Schema, Status
+from pydantic import StrictFloat, StrictInt
+
+from workers.api import (
+    ERRORS,
+    SUBMIT_ERRORS,
+    InvalidInput,
+    JobOut,
+    check_submission,
+    form_errors,
+    get_my_job,
+    job_out,
+    result_for,
+)
+from workers.web import serve_object
+
+from .forms import NumbersForm
+from .models import CalcJob
+
+router = Router(tags=["calc"])
+
+
+class CalcIn(Schema):
+    numbers: list[StrictInt | StrictFloat] | None = None
+    text: str | None = None
+
+
+@result_for("calc")
+def calc_result(request, job: CalcJob) -> dict:
+    log_url = request.build_absolute_uri(reverse("api:calc_log", args=[job.id]))
+    return {**(job.shown_result or {}), "log_url": log_url}
+
+
+@router.post("/jobs", response={201: JobOut, **SUBMIT_ERRORS},
+             summary='Compute statistics: {"numbers": [4, 8, 15]} or {"text": "4, 8, 15"}')
+def submit(request, payload: CalcIn):
+    check_submission(request)
+    if payload.numbers is not None and payload.text is not None:
+        raise InvalidInput({"request": [{"message": "Send either numbers or text, not both.",
+                                         "code": "ambiguous"}]})
+    field = "text" if payload.text is not None else "numbers"
+    # The form parses and checks text, so the API's messages are the pages' own.
+    if payload.text is not None:
+        text = payload.text
+    else:
+        text = " ".join(repr(value) for value in payload.numbers or [])
+    form = NumbersForm({"numbers": text})
+    if not form.is_valid():
+        raise InvalidInput({field: form_errors(form)["numbers"]})
+    job = CalcJob.submit(numbers=form.cleaned_data["numbers"], owner="", user=request.auth)
+    return Status(201, job_out(request, job))
+
+
+@router.get("/jobs/{job_id}", response={200: JobOut, **ERRORS}, url_name="calc_job",
+            summary="A CloudCal job; answers at once with its current state")
+def job(request, job_id: UUID):
+    return job_out(request, get_my_job(request, "calc", job_id))
+
+
+@router.get("/jobs/{job_id}/log", response=ERRORS, url_name="calc_log",
+            summary="The worker's log file (text), or a redirect to it on S3",
+            openapi_extra={"responses": {
+                "200": {"description": "The log", "content": {"text/plain": {
+                    "schema": {"type": "string"}}}},
+                "302": {"description": "A presigned S3 URL of the log"}}})
+def log(request, job_id: UUID):
+    job = get_my_job(request, "calc", job_id, fresh=False)
+    # Only the job's own key is ever served, whatever an older version stored.
+    return serve_object(job.log_key if job.log_is_own else "", "text/plain; charset=utf-8")

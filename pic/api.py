@@ -1,0 +1,82 @@
+"""CloudPic's JSON endpoints, mounted at /api/v1/pic/ (the shared parts: workers/api.py)."""
+
+from pathlib import PurePath
+from uuid import UUID
+
+from django.urls import reverse
+from ninja import File, Form, Router, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from workers.api import (
+    ERRORS,
+    SUBMIT_ERRORS,
+    InvalidInput,
+    JobOut,
+    check_submission,
+    form_errors,
+    get_my_job,
+    job_out,
+    result_for,
+)
+from workers.web import serve_object
+
+from .forms import PicForm
+from .models import PicJob, StoreFailed
+from .views import CONTENT_TYPES, content_type
+
+router = Router(tags=["pic"])
+
+IMAGE_RESPONSES = {
+    "200": {"description": "The image bytes (local storage)",
+            "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                        for kind in CONTENT_TYPES.values()}},
+    "302": {"description": "A presigned S3 URL of the image"},
+}
+
+
+@result_for("pic")
+def pic_result(request, job: PicJob) -> dict:
+    def link(name: str) -> str:
+        return request.build_absolute_uri(reverse(f"api:pic_{name}", args=[job.id]))
+    return {"metrics": job.shown_metrics, "original_url": link("original"),
+            "result_url": link("result")}
+
+
+@router.post("/jobs", response={201: JobOut, **SUBMIT_ERRORS},
+             summary="Enhance a photo (multipart: image, strength in percent 0-30)")
+def submit(request, image: File[UploadedFile] = None, strength: Form[int] = 30):
+    check_submission(request)
+    form = PicForm({"strength": strength}, {"image": image} if image is not None else {})
+    if not form.is_valid():
+        errors = form_errors(form)
+        too_large = any(e["code"] == "too_large" for e in errors.get("image", []))
+        raise InvalidInput(errors, status=413 if too_large else 400)
+    try:
+        job = PicJob.submit_photo(form.cleaned_data["image"], form.image_info,
+                                  form.cleaned_data["strength"], owner="", user=request.auth)
+    except StoreFailed as error:
+        raise HttpError(503, str(error)) from None
+    return Status(201, job_out(request, job))
+
+
+@router.get("/jobs/{job_id}", response={200: JobOut, **ERRORS}, url_name="pic_job",
+            summary="A CloudPic job; answers at once with its current state")
+def job(request, job_id: UUID):
+    return job_out(request, get_my_job(request, "pic", job_id))
+
+
+@router.get("/jobs/{job_id}/original", response=ERRORS, url_name="pic_original",
+            summary="The uploaded photo", openapi_extra={"responses": IMAGE_RESPONSES})
+def original(request, job_id: UUID):
+    job = get_my_job(request, "pic", job_id, fresh=False)
+    return serve_object(job.image_key if job.original_is_own else "", content_type(job))
+
+
+@router.get("/jobs/{job_id}/result", response=ERRORS, url_name="pic_result",
+            summary="The enhanced photo", openapi_extra={"responses": IMAGE_RESPONSES})
+def result(request, job_id: UUID):
+    job = get_my_job(request, "pic", job_id, fresh=False)
+    stem = PurePath(job.original_name).stem or "photo"
+    filename = f"{stem}-enhanced.{PurePath(job.result_key).suffix.lstrip('.')}"
+    return serve_object(job.result_key if job.result_is_own else "", content_type(job), filename)

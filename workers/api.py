@@ -1,0 +1,261 @@
+"""The JSON API both tools share: token auth, the job object, problem details, the job list.
+
+The tools' own endpoints live in calc/api.py and pic/api.py; cloudsite/urls.py mounts all
+of them under /api/v1/.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any, Literal
+from uuid import UUID
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Swagger
+from ninja.security import HttpBearer
+
+from . import limits, tools
+from .limits import SubmissionRefused
+from .models import Job, Status
+from .tokens import ApiToken
+from .web import refresh
+
+# The installed tools (workers.tools) and Status, as the schema names them.
+ToolName = Literal[tuple(tool.name for tool in tools.installed())]
+StatusName = Literal[tuple(Status.values)]
+PROBLEM_TYPE = "application/problem+json"
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        return ApiToken.user_for(token)
+
+
+# --- errors (RFC 9457 problem details) -------------------------------------------------
+
+class FieldError(Schema):
+    message: str
+    code: str
+
+
+class Problem(Schema):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: dict[str, list[FieldError]] | None = None
+
+
+class InvalidInput(Exception):
+    """Input a form rejected; `errors` maps field names to [{"message", "code"}]."""
+
+    def __init__(self, errors: dict[str, list[dict]], status: int = 400):
+        super().__init__("; ".join(e["message"] for field in errors.values() for e in field))
+        self.errors = errors
+        self.status = status
+
+
+class Conflict(Exception):
+    """The job is not in a state that allows this."""
+
+
+def problem(status: int, detail: str, errors: dict | None = None) -> HttpResponse:
+    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors)
+    response = HttpResponse(body.model_dump_json(exclude_none=True), status=status,
+                            content_type=PROBLEM_TYPE)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def form_errors(form) -> dict[str, list[dict]]:
+    return {field: [{"message": e["message"], "code": e["code"] or "invalid"} for e in errors]
+            for field, errors in form.errors.get_json_data().items()}
+
+
+def check_submission(request: HttpRequest) -> None:
+    """The one place both submit endpoints ask whether this caller may submit now
+    (workers.limits, the same abuse limits as the pages; answered 429)."""
+    limits.check_submission(request, user=request.auth)
+
+
+class CloudSiteAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        # Errors are problem details: say so in the schema, so clients and schemathesis
+        # expect application/problem+json on every 4xx/5xx answer.
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(code) >= 400 and "application/json" in content:
+                        content[PROBLEM_TYPE] = content.pop("application/json")
+        return schema
+
+
+class LocalSwagger(Swagger):
+    """Swagger UI from the site's static files; ninja would use a CDN, as it is not an
+    installed app (see the settings)."""
+
+    def render_page(self, request, api, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        return render(request, "api/docs.html",
+                      {"api": api, "swagger_settings": json.dumps(self.settings)})
+
+
+api = CloudSiteAPI(
+    title="CloudSite API", version="1", urls_namespace="api", auth=BearerToken(),
+    docs=LocalSwagger(),
+    description="CloudCal and CloudPic jobs. Send `Authorization: Bearer <token>`; make a "
+    "token in admin or with `manage.py create_api_token USERNAME`. Errors are RFC 9457 "
+    "problem details.",
+)
+ERRORS = {400: Problem, 401: Problem, 404: Problem}
+SUBMIT_ERRORS = {400: Problem, 401: Problem, 413: Problem, 429: Problem, 503: Problem}
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request, exc):
+    response = problem(401, "Send a valid, unrevoked API token as 'Authorization: Bearer "
+                            "<token>'.")
+    response["WWW-Authenticate"] = 'Bearer realm="cloudsite"'
+    return response
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return problem(404, "No such job, or it is not yours." if not str(exc) else str(exc))
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request, exc):
+    errors: dict[str, list[dict]] = {}
+    for error in exc.errors:
+        names = [p for p in error.get("loc", ())
+                 if p not in ("body", "query", "path", "form", "file", "payload")]
+        # A field and its list indexes; later names are pydantic's union branches ("int").
+        parts = [str(p) for i, p in enumerate(names) if i == 0 or isinstance(p, int)]
+        field = errors.setdefault(".".join(parts) or "request", [])
+        if not field:  # one message per field: a union would give one per branch
+            field.append({"message": error.get("msg", "invalid"),
+                          "code": error.get("type", "invalid")})
+    detail = "; ".join(f"{field}: {e['message']}" for field, es in errors.items() for e in es)
+    return problem(400, detail, errors)
+
+
+@api.exception_handler(InvalidInput)
+def invalid_input(request, exc):
+    return problem(exc.status, str(exc), exc.errors)
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large(request, exc):
+    return problem(413, str(exc) or "The request body is too large.")
+
+
+@api.exception_handler(SubmissionRefused)
+def refused(request, exc):
+    response = problem(429, str(exc))
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(Conflict)
+def conflict(request, exc):
+    return problem(409, str(exc))
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    return problem(exc.status_code, str(exc))
+
+
+# --- the job object ----------------------------------------------------------------------
+
+class JobOut(Schema):
+    id: UUID
+    tool: ToolName
+    status: StatusName
+    url: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    worker: str
+    result: dict[str, Any] | None
+    error: str
+    note: str
+
+
+class JobPage(Schema):
+    count: int
+    items: list[JobOut]
+
+
+# Each tool's api module registers how its result looks (figures, metrics, links).
+RESULTS: dict[str, Callable[[HttpRequest, Job], dict]] = {}
+
+
+def result_for(tool: str):
+    def register(function):
+        RESULTS[tool] = function
+        return function
+    return register
+
+
+def job_out(request: HttpRequest, job: Job) -> dict:
+    tool = job.tool.name
+    return {
+        "id": job.id, "tool": tool, "status": job.status,
+        "url": request.build_absolute_uri(reverse(f"api:{tool}_job", args=[job.id])),
+        "created_at": job.created_at, "started_at": job.started_at,
+        "finished_at": job.finished_at, "worker": job.worker,
+        "result": RESULTS[tool](request, job) if job.status == Status.DONE else None,
+        "error": job.error, "note": job.progress_note,
+    }
+
+
+def model_of(tool: str):
+    return tools.get(tool).model
+
+
+def my_jobs(request: HttpRequest, tool: str):
+    """The caller's jobs of one tool; anyone else's job is as absent as a made-up id."""
+    return model_of(tool).objects.filter(user=request.auth)
+
+
+def get_my_job(request: HttpRequest, tool: str, job_id: UUID, fresh: bool = True) -> Job:
+    job = get_object_or_404(my_jobs(request, tool), pk=job_id)
+    return refresh(job) if fresh else job
+
+
+# --- endpoints of both tools ---------------------------------------------------------------
+
+@api.get("/jobs", response={200: JobPage, **ERRORS}, tags=["jobs"],
+         summary="The caller's jobs of both tools, newest first")
+def list_jobs(request, tool: ToolName | None = None, status: StatusName | None = None,
+              limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=10_000)):
+    rows: list[Job] = []
+    count = 0
+    for name in [tool] if tool else [t.name for t in tools.installed()]:
+        jobs = my_jobs(request, name)
+        if status:
+            jobs = jobs.filter(status=status)
+        count += jobs.count()
+        # Enough of each tool's newest to fill this page after merging.
+        rows += jobs.order_by("-created_at")[:offset + limit]
+    rows.sort(key=lambda job: job.created_at, reverse=True)
+    return {"count": count, "items": [job_out(request, job) for job in rows[offset:offset + limit]]}
+
+
+@api.post("/{tool}/jobs/{job_id}/cancel", response={200: JobOut, 409: Problem, **ERRORS},
+          tags=["jobs"], summary="Cancel a queued job; a worker's later answer is ignored")
+def cancel_job(request, tool: ToolName, job_id: UUID):
+    job = get_my_job(request, tool, job_id)
+    if not job.cancel():
+        raise Conflict(f"The job is {job.status}; only a queued job can be cancelled.")
+    return job_out(request, job)
