@@ -181,3 +181,22 @@ def test_a_reply_too_large_to_send_becomes_a_failed_reply(sqs_queues):
     [reply] = replies()
     assert reply["status"] == "failed" and "could not be sent" in reply["error"]
     consumer.close()
+
+
+def test_the_heartbeat_also_hides_messages_waiting_for_a_thread(sqs_queues):
+    seen = []
+
+    def slow(message, context):
+        if not seen:
+            time.sleep(2.5)  # longer than the 1 s visibility timeout, one thread only
+            seen.append(queue_depth(CALC.request_queue))
+        return {}
+
+    consumer = Consumer(CALC, slow, concurrency=1, visibility_timeout=1, worker="w")
+    for _ in range(2):
+        send_raw(json.dumps(request()))
+    assert consumer.process_batch(wait_time=0) == 2
+    consumer.close()
+    # The second message, received with the first and waiting for the thread, stayed hidden.
+    assert seen == [{"visible": 0, "in_flight": 2}]
+    assert len({reply["job_id"] for reply in replies()}) == 2
