@@ -172,6 +172,7 @@ def test_launch_templates_boot_their_role_at_the_app_version(stack, logical_id, 
     assert "export CLOUDSITE_QUEUE_PREFIX=prod-\n" in user_data
     assert "/opt/cloudsite/deploy/bootstrap.sh" in user_data
     assert "signal SUCCESS" in user_data
+    assert len(data["UserData"]) < 16384  # EC2's limit on base64 user data
     # Secrets are fetched at boot, never inlined.
     assert "DJANGO_SECRET_KEY" not in user_data and "postgres://" not in user_data
 
