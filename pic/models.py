@@ -4,7 +4,6 @@ from workers.models import Job
 from workers.tools import PIC
 
 from . import replies
-from .enhance import METRIC_KEYS
 
 # These are shares of 0–1, so their change reads best in percentage points.
 ABSOLUTE_METRICS = ("brightness", "clipped")
@@ -52,7 +51,7 @@ class PicJob(Job):
         if not metrics:
             return []
         rows = []
-        for key in METRIC_KEYS:
+        for key in replies.metric_keys():
             before, after = metrics["before"][key], metrics["after"][key]
             if before is None or after is None:
                 continue
