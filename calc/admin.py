@@ -28,4 +28,6 @@ class CalcJobAdmin(JobAdmin):
     def log(self, job):
         if not job.log_key:
             return "—"
+        if not job.log_is_own:  # stored by an older version; never served
+            return f"{job.log_key} (not this job's key; not served)"
         return self.link(reverse("calc:log", args=[job.id]), job.log_key)

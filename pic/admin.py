@@ -26,7 +26,7 @@ class PicJobAdmin(JobAdmin):
 
     @admin.display(description="result")
     def result_thumb(self, job):
-        return self.thumb(reverse("pic:result", args=[job.id])) if job.result_key else "—"
+        return self.thumb(reverse("pic:result", args=[job.id])) if job.result_is_own else "—"
 
     @admin.display(description="strength")
     def strength_percent(self, job):
@@ -44,6 +44,8 @@ class PicJobAdmin(JobAdmin):
     def result_link(self, job):
         if not job.result_key:
             return "—"
+        if not job.result_is_own:  # stored by an older version; never served
+            return f"{job.result_key} (not this job's key; not served)"
         return self.link(reverse("pic:result", args=[job.id]), job.result_key)
 
     @admin.display(description="metrics")

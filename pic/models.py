@@ -9,7 +9,6 @@ from django.db import models
 from workers.models import Job
 
 from . import replies
-from .enhance import METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class PicJob(Job):
         if not metrics:
             return []
         rows = []
-        for key in METRIC_KEYS:
+        for key in replies.metric_keys():
             before, after = metrics["before"][key], metrics["after"][key]
             if before is None or after is None:
                 continue

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -8,10 +10,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def jobs():
-    done = CalcJob.objects.create(numbers=[1, 2], owner="a", status="done", worker="ip-1:7",
-                                  result={"count": 2, "min": 1, "max": 2, "mean": 1.5,
-                                          "median": 1.5},
-                                  log_key="logs/calc/x.log")
+    job_id = uuid.uuid4()
+    done = CalcJob.objects.create(id=job_id, numbers=[1, 2], owner="a", status="done",
+                                  worker="ip-1:7", result={"count": 2, "min": 1, "max": 2,
+                                                           "mean": 1.5, "median": 1.5},
+                                  log_key=f"logs/calc/{job_id}.log")
     queued = CalcJob.objects.create(numbers=[5], owner="b")
     return done, queued
 

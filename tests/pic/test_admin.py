@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -13,10 +15,11 @@ METRICS = {"before": {"contrast": 0.2, "colorfulness": 30.0, "sharpness": 0.5,
 
 @pytest.fixture
 def job():
+    job_id = uuid.uuid4()
     return PicJob.objects.create(
-        owner="o", image_key="pic/originals/a.jpg", original_name="a.jpg", strength=0.3,
-        format="JPEG", width=4000, height=3000, size=123, status="done", worker="ip-2:9",
-        result_key="pic/results/a.jpg", metrics=METRICS)
+        id=job_id, owner="o", image_key=f"pic/originals/{job_id}.jpg", original_name="a.jpg",
+        strength=0.3, format="JPEG", width=4000, height=3000, size=123, status="done",
+        worker="ip-2:9", result_key=f"pic/results/{job_id}.jpg", metrics=METRICS)
 
 
 def test_the_changelist_shows_thumbnails_strength_and_status(admin_client, job):
@@ -29,7 +32,7 @@ def test_the_changelist_shows_thumbnails_strength_and_status(admin_client, job):
 def test_the_detail_shows_metrics_and_links(admin_client, job):
     page = admin_client.get(reverse("admin:pic_picjob_change", args=[job.id])).content.decode()
     assert "<th>colorfulness</th><td>30.0</td><td>36.0</td>" in page
-    assert f'href="/pic/jobs/{job.id}/original"' in page and "pic/results/a.jpg" in page
+    assert f'href="/pic/jobs/{job.id}/original"' in page and f"pic/results/{job.id}.jpg" in page
 
 
 def test_the_metric_rows_give_the_change(job):

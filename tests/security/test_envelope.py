@@ -65,3 +65,9 @@ def test_timestamps_are_always_aware(text, expected):
 @pytest.mark.parametrize("text", ["soon", "9" * 100, 5, None, "2026-13-01T00:00:00Z"])
 def test_bad_timestamps_are_none(text):
     assert envelope.parse_timestamp(text) is None
+
+
+def test_pic_metric_ranges_cover_exactly_the_pipelines_metrics():
+    from pic import enhance, replies
+
+    assert set(replies.METRIC_RANGES) == set(enhance.METRIC_KEYS) == set(replies.metric_keys())
