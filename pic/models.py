@@ -3,9 +3,7 @@ from django.db import models
 from workers.models import Job
 from workers.tools import PIC
 
-METRIC_KEYS = ("contrast", "colorfulness", "sharpness", "brightness", "clipped")
-# These are shares of 0–1, so their change reads best in percentage points.
-ABSOLUTE_METRICS = ("brightness", "clipped")
+from .enhance import ABSOLUTE_METRICS, METRIC_KEYS
 
 
 class PicJob(Job):
