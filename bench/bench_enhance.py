@@ -16,8 +16,6 @@ and then, in one run per photo, measures:
 * the floor: Pillow decode + encode at quality 90 of that file;
 * the job:   pic.enhance.enhance_file(src, dst, 0.30, threads=N) -- decode, plan,
              enhance, encode, the very call the worker makes;
-* the job without the allocator's block cache (Image.core.set_blocks_max), to show
-  whether that process-wide change pays;
 * with --baseline, the same job run by another copy of the module (for instance the
   previous pic/enhance.py, written to a temporary file with git show);
 * for reference, the naive ImageEnhance chain (Contrast, Sharpness, Color at 1.3);
@@ -57,7 +55,6 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageEnhance  # noqa: E402
 
 from pic import enhance as pipeline  # noqa: E402
-from pic.enhance import apply as apply_step  # noqa: E402
 
 SIZE = (4000, 3000)
 STRENGTH = 0.30
@@ -70,7 +67,7 @@ GAINS = pipeline.GAIN_KEYS
 
 
 def kinds(baseline: bool) -> tuple[str, ...]:
-    return ("floor", "job", "no-cache", *(("old",) if baseline else ()), "naive")
+    return ("floor", "job", *(("old",) if baseline else ()), "naive")
 
 
 def load_baseline(path: str | None):
@@ -95,14 +92,6 @@ def run_job(src: Path, dst: Path, threads: int, old) -> dict:
     return metrics
 
 
-def run_no_cache(src: Path, dst: Path, threads: int, old) -> dict:
-    apply_step.REUSE_BUFFERS = False
-    try:
-        return run_job(src, dst, threads, old)
-    finally:
-        apply_step.REUSE_BUFFERS = True
-
-
 def run_old(src: Path, dst: Path, threads: int, old) -> dict:
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         _, metrics = old.enhance_file(fin, fout, STRENGTH)
@@ -118,12 +107,11 @@ def run_naive(src: Path, dst: Path, threads: int, old) -> None:
         out.save(dst, "JPEG", quality=pipeline.JPEG_QUALITY)
 
 
-WORK = {"floor": run_floor, "job": run_job, "no-cache": run_no_cache, "old": run_old,
+WORK = {"floor": run_floor, "job": run_job, "old": run_old,
         "naive": run_naive}
 LABELS = {
     "floor": "floor (decode + encode q90)",
     "job": "enhance job (enhance_file)",
-    "no-cache": "job, no allocator cache",
     "old": "baseline module's job",
     "naive": "naive ImageEnhance chain",
 }

@@ -4,9 +4,7 @@ strips of rows."""
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageFilter
@@ -35,7 +33,7 @@ IDENTITY = tuple(range(256))
 
 
 def apply(region: Image.Image, plan: Plan, above: Image.Image | None = None,
-           below: Image.Image | None = None) -> Image.Image:
+          below: Image.Image | None = None) -> Image.Image:
     """Run plan on an image in L, LA, RGB or RGBA mode and return a new image.
 
     When region is a strip of a larger image, above and below are the rows just
@@ -113,7 +111,7 @@ def _with_rows(y: Image.Image, above: Image.Image | None,
 
 
 def apply_in_strips(image: Image.Image, plan: Plan, threads: int = 1) -> None:
-    """Apply plan to image in place, a strip of rows at a time, on a few threads
+    """Apply plan to image in place, a strip of rows at a time, on `threads` threads
     (Pillow releases the GIL), so that only a few strip-sized buffers exist at once."""
     width, height = image.size
     rows = max(8, STRIP_PIXELS // width)
@@ -139,21 +137,16 @@ def apply_in_strips(image: Image.Image, plan: Plan, threads: int = 1) -> None:
         image.paste(apply(region, plan, edges.get(top - 1), edges.get(bottom)), (0, top))
 
     workers = max(1, min(threads, len(strips)))
-    with _reused_buffers():
-        if workers <= 1:
-            for strip in strips:
-                run(strip)
-            return
-        with ThreadPoolExecutor(workers) as pool:
-            for _ in pool.map(run, strips):
-                pass
+    if workers == 1:
+        for strip in strips:
+            run(strip)
+        return
+    # Pillow releases the GIL in its C operations, so strips run in parallel.
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(run, strips):
+            pass
 
 
-# Every operation on a strip allocates a new strip-sized image.  Freed, such buffers
-# go back to the OS, and the next strip pays page faults to get them again (on 2
-# cores that cost about as much as the sharpening).  While strips are processed,
-# let Pillow's block allocator keep freed blocks for reuse (see PILLOW_BLOCKS_MAX);
-# the last job to finish restores the setting, which frees the cached blocks.
 def _saturated_bands(image: Image.Image, k: float) -> list[Image.Image]:
     """R, G and B of image with chroma scaled by k and Rec. 601 luma kept:
     c' = y + k (c - y).
@@ -170,46 +163,9 @@ def _saturated_bands(image: Image.Image, k: float) -> list[Image.Image]:
     return bands
 
 
-# ----------------------------------------------------------- full-resolution apply
+
 def _detail_kernel(b: float) -> ImageFilter.Kernel:
     """3x3 kernel giving 128 + b (y - binomial(y)); Pillow rounds it to nearest."""
     weights = [-b * w / 16 for w in (1, 2, 1, 2, 4, 2, 1, 2, 1)]
     weights[4] += b
     return ImageFilter.Kernel((3, 3), weights, scale=1, offset=128)
-
-
-
-
-# Every operation on a strip allocates a new strip-sized image.  Freed, such buffers
-# go back to the OS, and the next strip pays page faults to get them again.  While
-# strips are processed, let Pillow's block allocator keep freed blocks for reuse
-# (see PILLOW_BLOCKS_MAX); the last job to finish restores the setting, which frees
-# the cached blocks.  Process-wide, hence counted under a lock.
-CACHED_BLOCKS = 16
-_cache_lock = threading.Lock()
-_cache_users = 0
-_cache_saved = 0
-
-
-@contextmanager
-def _reused_buffers():
-    global _cache_users, _cache_saved
-    core = Image.core
-    if not REUSE_BUFFERS or not hasattr(core, "set_blocks_max"):
-        yield
-        return
-    with _cache_lock:
-        if _cache_users == 0:
-            _cache_saved = core.get_blocks_max()
-            core.set_blocks_max(max(_cache_saved, CACHED_BLOCKS))
-        _cache_users += 1
-    try:
-        yield
-    finally:
-        with _cache_lock:
-            _cache_users -= 1
-            if _cache_users == 0:
-                core.set_blocks_max(_cache_saved)
-
-
-REUSE_BUFFERS = True
