@@ -1,22 +1,32 @@
 """Benchmark CloudPic's enhance job against the cost of merely re-encoding the photo.
 
 Run from the project root:  .venv/bin/python bench/bench_enhance.py [--repeat N]
+                            [--baseline OLD_ENHANCE.py] [--threads N]
 
-It builds a ~12-megapixel JPEG (a scikit-image photograph upscaled to 4000 x 3000,
-with grain so that it compresses like a real photo, saved at quality 90) and then,
-in one run, measures:
+It builds three 12-megapixel JPEGs (4000 x 3000, quality 90) from smooth to busy,
+because the floor depends on the photo (a busy one is slow to encode, a smooth one
+fast) while enhancing costs about the same per pixel:
+
+* smooth -- scikit-image's cat photo upscaled, nothing added (like a phone's zoom);
+* grainy -- the coffee photo upscaled, with sensor-like grain;
+* busy   -- the astronaut photo tiled at full resolution, with strong colour noise;
+
+and then, in one run per photo, measures:
 
 * the floor: Pillow decode + encode at quality 90 of that file;
-* the job:   pic.enhance.enhance_file(src, dst, 0.30) -- decode, plan, enhance,
-             encode, the very call the worker makes;
+* the job:   pic.enhance.enhance_file(src, dst, 0.30, threads=N) -- decode, plan,
+             enhance, encode, the very call the worker makes;
+* with --baseline, the same job run by another copy of the module (for instance the
+  previous pic/enhance.py, written to a temporary file with git show);
 * for reference, the naive ImageEnhance chain (Contrast, Sharpness, Color at 1.3);
 
 as wall-clock medians over several repetitions (timed in one child process, the
-three workloads interleaved), and the peak memory of each above the interpreter's
+workloads interleaved), and the peak memory of each above the interpreter's
 baseline, each in a fresh child process: peak RSS minus the RSS after imports and a
 warm-up (numpy's and Pillow's buffers are not all visible to tracemalloc).  Peak RSS
 is the kernel's VmHWM, reset through /proc/self/clear_refs after the warm-up; where
-that is not available, getrusage's ru_maxrss.
+that is not available, getrusage's ru_maxrss.  It also prints the gains on the
+photos the tests use.
 
 Source and result are temporary files, as in the worker.  The machine's other load
 shows in the times: the load average is printed with them.
@@ -25,6 +35,7 @@ shows in the times: the load average is printed with them.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -47,25 +58,47 @@ from pic import enhance as pipeline  # noqa: E402
 
 SIZE = (4000, 3000)
 STRENGTH = 0.30
-KINDS = ("floor", "job", "naive")
+PHOTOS = ("smooth", "grainy", "busy")
+TEST_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "camera")
+GAINS = pipeline.GAIN_KEYS
 
 
 # ------------------------------------------------------------------ the workloads
 
 
-def run_floor(src: Path, dst: Path) -> None:
+def kinds(baseline: bool) -> tuple[str, ...]:
+    return ("floor", "job", *(("old",) if baseline else ()), "naive")
+
+
+def load_baseline(path: str | None):
+    if not path:
+        return None
+    spec = importlib.util.spec_from_file_location("enhance_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (dataclasses look their module up there)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_floor(src: Path, dst: Path, threads: int, old) -> None:
     with Image.open(src) as image:
         image.load()
         image.save(dst, "JPEG", quality=pipeline.JPEG_QUALITY)
 
 
-def run_job(src: Path, dst: Path) -> dict:
+def run_job(src: Path, dst: Path, threads: int, old) -> dict:
     with open(src, "rb") as fin, open(dst, "wb") as fout:
-        _, metrics = pipeline.enhance_file(fin, fout, STRENGTH)
+        _, metrics = pipeline.enhance_file(fin, fout, STRENGTH, threads=threads)
     return metrics
 
 
-def run_naive(src: Path, dst: Path) -> None:
+def run_old(src: Path, dst: Path, threads: int, old) -> dict:
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        _, metrics = old.enhance_file(fin, fout, STRENGTH)
+    return metrics
+
+
+def run_naive(src: Path, dst: Path, threads: int, old) -> None:
     with Image.open(src) as image:
         image.load()
         out = ImageEnhance.Contrast(image).enhance(1.3)
@@ -74,23 +107,39 @@ def run_naive(src: Path, dst: Path) -> None:
         out.save(dst, "JPEG", quality=pipeline.JPEG_QUALITY)
 
 
-WORK = {"floor": run_floor, "job": run_job, "naive": run_naive}
+WORK = {"floor": run_floor, "job": run_job, "old": run_old,
+        "naive": run_naive}
+LABELS = {
+    "floor": "floor (decode + encode q90)",
+    "job": "enhance job (enhance_file)",
+    "old": "baseline module's job",
+    "naive": "naive ImageEnhance chain",
+}
 
 
-# ------------------------------------------------------------------- the test file
+# ------------------------------------------------------------------- the test files
 
 
-def make_photo(path: Path) -> None:
-    """A 4000 x 3000 JPEG (quality 90) from skimage's coffee photo, with grain."""
+def make_photo(kind: str, path: Path) -> None:
+    """A 4000 x 3000 JPEG (quality 90), from smooth to busy."""
     import skimage.data
 
     rng = np.random.default_rng(12345)
-    photo = Image.fromarray(skimage.data.coffee()).resize(SIZE, Image.Resampling.BICUBIC)
-    pixels = np.asarray(photo, dtype=np.int16)
-    # Luma grain plus a little chroma noise, as a camera sensor would leave.
-    grain = rng.normal(0, 5, SIZE[::-1]).astype(np.int16)[..., None]
-    grain = grain + rng.normal(0, 2, pixels.shape).astype(np.int16)
-    Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8)).save(
+    if kind == "busy":
+        tile = skimage.data.astronaut()
+        reps = (-(-SIZE[1] // tile.shape[0]), -(-SIZE[0] // tile.shape[1]), 1)
+        pixels = np.tile(tile, reps)[: SIZE[1], : SIZE[0]].astype(np.int16)
+        noise = rng.normal(0, 12, pixels.shape).astype(np.int16)
+    else:
+        name = "chelsea" if kind == "smooth" else "coffee"
+        small = Image.fromarray(getattr(skimage.data, name)())
+        pixels = np.asarray(small.resize(SIZE, Image.Resampling.BICUBIC), dtype=np.int16)
+        noise = np.zeros_like(pixels)
+        if kind == "grainy":
+            # Luma grain plus a little chroma noise, as a camera sensor would leave.
+            noise = rng.normal(0, 5, SIZE[::-1]).astype(np.int16)[..., None]
+            noise = noise + rng.normal(0, 2, pixels.shape).astype(np.int16)
+    Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8)).save(
         path, "JPEG", quality=90
     )
 
@@ -126,36 +175,35 @@ def proc_status_kib(field: str) -> int:
     raise OSError(f"no {field} in /proc/self/status")
 
 
-def warm_up(tmp: Path) -> None:
-    """Load Pillow's plugins, numpy's ufunc machinery and a thread pool before the
+def warm_up(tmp: Path, threads: int, old, chosen: tuple[str, ...]) -> None:
+    """Load Pillow's plugins, numpy's ufunc machinery and threads before the
     baseline, so that the measurement is of the work, not of first imports."""
     small = tmp / "warm.jpg"
     Image.new("RGB", (64, 48), (90, 120, 150)).save(small, "JPEG")
-    for kind in KINDS:
-        WORK[kind](small, tmp / f"warm-{kind}.jpg")
+    for kind in chosen:
+        WORK[kind](small, tmp / f"warm-{kind}.jpg", threads, old)
 
 
-def child_memory(kind: str, src: Path, tmp: Path) -> None:
-    warm_up(tmp)
+def child_memory(kind: str, src: Path, tmp: Path, threads: int, old) -> None:
+    warm_up(tmp, threads, old, (kind,))
     baseline = reset_peak_rss()
-    WORK[kind](src, tmp / f"out-{kind}.jpg")
+    WORK[kind](src, tmp / f"out-{kind}.jpg", threads, old)
     print(json.dumps({"peak_kib": peak_rss_kib() - baseline}))
 
 
-def child_timing(src: Path, tmp: Path, repeat: int) -> None:
-    warm_up(tmp)
-    times: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    metrics = None
+def child_timing(src: Path, tmp: Path, repeat: int, threads: int, old) -> None:
+    chosen = kinds(old is not None)
+    warm_up(tmp, threads, old, chosen)
+    times: dict[str, list[float]] = {kind: [] for kind in chosen}
+    metrics = {}
     for _ in range(repeat):
-        for kind in KINDS:  # interleaved, so that drift hits all three alike
+        for kind in chosen:  # interleaved, so that drift hits all of them alike
             start = time.perf_counter()
-            result = WORK[kind](src, tmp / f"out-{kind}.jpg")
+            result = WORK[kind](src, tmp / f"out-{kind}.jpg", threads, old)
             times[kind].append(time.perf_counter() - start)
-            if kind == "job":
-                metrics = result
-    with Image.open(tmp / "out-naive.jpg") as naive:
-        naive_after = pipeline.measure(naive)
-    print(json.dumps({"times": times, "metrics": metrics, "naive_after": naive_after}))
+            if result is not None:
+                metrics[kind] = result
+    print(json.dumps({"times": times, "metrics": metrics}))
 
 
 def load_average() -> str:
@@ -175,78 +223,102 @@ def spawn(*args: str) -> dict:
 # --------------------------------------------------------------------------- main
 
 
+def gains(metrics: dict) -> str:
+    before, after = metrics["before"], metrics["after"]
+    return " ".join(f"{after[key] / before[key]:5.3f}" if before[key] else "  -  "
+                    for key in GAINS)
+
+
+def bench_photo(kind: str, tmp: Path, args, decoded_by: dict) -> tuple[float, float]:
+    """Print one photo's table; return its job / floor ratio and memory / decoded."""
+    src = tmp / f"{kind}.jpg"
+    make_photo(kind, src)
+    with Image.open(src) as image:
+        width, height = image.size
+    decoded = width * height * 3
+    common = ["--src", str(src), "--tmp", str(tmp), "--threads", str(args.threads)]
+    if args.baseline:
+        common += ["--baseline", args.baseline]
+    timing = spawn("--child", "timing", "--repeat", str(args.repeat), *common)
+    median = {k: statistics.median(ts) for k, ts in timing["times"].items()}
+    memory = {k: spawn("--child", k, *common)["peak_kib"] * 1024
+              for k in median if k != "naive"}
+    mib = 1024 * 1024
+    print(f"{kind}: {width} x {height} JPEG q90, {src.stat().st_size / mib:.1f} MiB on disk,"
+          f" decoded {decoded / mib:.1f} MiB; load average {load_average()}")
+    print(f"  {'':28s}{'time':>9s}{'x floor':>9s}{'peak mem':>11s}{'x decoded':>10s}"
+          f"   gains {' '.join(k[:5] for k in GAINS)}")
+    for k, seconds in median.items():
+        mem = (f"{memory[k] / mib:7.1f} MiB{memory[k] / decoded:9.2f}x" if k in memory
+               else f"{'':20s}")
+        gain = f"   {gains(timing['metrics'][k])}" if k in timing["metrics"] else ""
+        print(f"  {LABELS[k]:28s}{seconds * 1000:6.0f} ms{seconds / median['floor']:8.2f}x"
+              f"{mem}{gain}")
+    if "old" in median:
+        decoded_by.setdefault("old", []).append(
+            (median["old"] / median["floor"], memory["old"] / decoded))
+    print()
+    return median["job"] / median["floor"], memory["job"] / decoded
+
+
+def test_photo_gains(old) -> None:
+    import skimage.data
+
+    print(f"gains at s = {STRENGTH} on the tests' photos (contrast, colorfulness, sharpness;"
+          " exact measures)")
+    for name in TEST_PHOTOS:
+        image = Image.fromarray(getattr(skimage.data, name)())
+        before = pipeline.measure(image, exact=True)
+        line = f"  {name:22s} job {gains_of(before, pipeline.enhance(image, STRENGTH))}"
+        if old is not None:
+            line += f"   baseline {gains_of(before, old.enhance(image, STRENGTH))}"
+        print(line)
+
+
+def gains_of(before: dict, image: Image.Image) -> str:
+    return gains({"before": before, "after": pipeline.measure(image, exact=True)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=7, help="timing repetitions")
-    parser.add_argument("--child", choices=["timing", *KINDS], help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=5, help="timing repetitions")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                        help="threads per job (default: the CPUs available)")
+    parser.add_argument("--baseline", help="another enhance module (a .py file) to compare")
+    parser.add_argument("--photos", nargs="+", choices=PHOTOS, default=PHOTOS,
+                        help="which 12 MP photos to build and time")
+    parser.add_argument("--child", choices=["timing", *WORK], help=argparse.SUPPRESS)
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    old = load_baseline(args.baseline)
     if args.child == "timing":
-        child_timing(args.src, args.tmp, args.repeat)
+        child_timing(args.src, args.tmp, args.repeat, args.threads, old)
         return
     if args.child:
-        child_memory(args.child, args.src, args.tmp)
+        child_memory(args.child, args.src, args.tmp, args.threads, old)
         return
 
+    print("CloudPic enhance benchmark")
+    print(f"  machine : {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}),"
+          f" {platform.machine()}, Python {platform.python_version()},"
+          f" Pillow {Image.__version__}, numpy {np.__version__}")
+    print(f"  strength {STRENGTH}, {args.threads} thread(s) per job, {args.repeat} repetitions,"
+          " medians; other work on the machine skews the times")
+    print()
+    results, baseline = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-enhance-") as tmpdir:
-        tmp = Path(tmpdir)
-        src = tmp / "photo.jpg"
-        make_photo(src)
-        with Image.open(src) as image:
-            width, height = image.size
-            mode = image.mode
-        decoded = width * height * 3
-
-        common = ["--src", str(src), "--tmp", str(tmp)]
-        timing = spawn("--child", "timing", "--repeat", str(args.repeat), *common)
-        memory = {kind: spawn("--child", kind, *common)["peak_kib"] * 1024 for kind in KINDS}
-        median = {kind: statistics.median(ts) for kind, ts in timing["times"].items()}
-
-        mib = 1024 * 1024
-        print("CloudPic enhance benchmark")
-        print(f"  machine      : {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}),"
-              f" {platform.machine()}, Python {platform.python_version()},"
-              f" Pillow {Image.__version__}, numpy {np.__version__}")
-        print(f"  image        : {width} x {height} {mode} JPEG q90,"
-              f" {src.stat().st_size / mib:.1f} MiB on disk,"
-              f" decoded size {decoded / mib:.1f} MiB (w*h*3)")
-        print(f"  strength     : {STRENGTH}, {args.repeat} repetitions, medians")
-        print(f"  load average : {load_average()} (other work on the machine skews the times)")
-        print()
-        print(f"  {'':28s}{'time':>10s}{'x floor':>10s}{'peak mem':>12s}{'x decoded':>11s}")
-        labels = {
-            "floor": "floor (decode + encode q90)",
-            "job": "enhance job (enhance_file)",
-            "naive": "naive ImageEnhance chain",
-        }
-        for kind in KINDS:
-            print(
-                f"  {labels[kind]:28s}{median[kind] * 1000:8.0f} ms"
-                f"{median[kind] / median['floor']:9.2f}x"
-                f"{memory[kind] / mib:9.1f} MiB{memory[kind] / decoded:10.2f}x"
-            )
-        print()
-        ratio = median["job"] / median["floor"]
-        best = min(timing["times"]["job"]) / min(timing["times"]["floor"])
-        print(f"  job / floor time ratio : {ratio:.2f}x medians, {best:.2f}x best runs"
-              "   (target <= 2.5x)")
-        print(f"  job peak memory        : {memory['job'] / decoded:.2f}x the decoded image"
-              "   (target <= 2x)")
-        before, after = timing["metrics"]["before"], timing["metrics"]["after"]
-        naive = timing["naive_after"]
-        print()
-        print(f"  {'metric':14s}{'before':>10s}{'job':>10s}{'gain':>8s}{'naive':>10s}{'gain':>8s}")
-        for key in pipeline.METRIC_KEYS:
-            gain = after[key] / before[key] if before[key] else float("nan")
-            naive_gain = naive[key] / before[key] if before[key] else float("nan")
-            if key in ("brightness", "clipped"):
-                gain, naive_gain = after[key] - before[key], naive[key] - before[key]
-                print(f"  {key:14s}{before[key]:10.4f}{after[key]:10.4f}{gain:+8.4f}"
-                      f"{naive[key]:10.4f}{naive_gain:+8.4f}")
-            else:
-                print(f"  {key:14s}{before[key]:10.4f}{after[key]:10.4f}{gain:8.3f}"
-                      f"{naive[key]:10.4f}{naive_gain:8.3f}")
+        for kind in args.photos:
+            results[kind] = bench_photo(kind, Path(tmpdir), args, baseline)
+    worst = max(results, key=lambda k: results[k][0])
+    print(f"job / floor, worst: {results[worst][0]:.2f}x ({worst})   (target <= 2.0x)")
+    print(f"job peak memory, worst: {max(m for _, m in results.values()):.2f}x the decoded"
+          " image   (target <= 2x)")
+    if baseline.get("old"):
+        print(f"baseline / floor, worst: {max(r for r, _ in baseline['old']):.2f}x;"
+              f" its peak memory, worst: {max(m for _, m in baseline['old']):.2f}x")
+    print()
+    test_photo_gains(old)
 
 
 if __name__ == "__main__":

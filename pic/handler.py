@@ -10,6 +10,17 @@ from workers.envelope import PermanentError
 
 from .enhance import MAX_STRENGTH, ImageError, enhance_file
 
+# Threads each job may use to apply its enhancement.  The worker command sets it from
+# --threads: the worker owns the CPU budget (jobs in parallel x threads per job).
+_threads = 1
+
+
+def set_threads(threads: int) -> None:
+    global _threads
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}")
+    _threads = threads
+
 
 def result_key(job_id: str, extension: str) -> str:
     return f"pic/results/{job_id}.{extension}"
@@ -36,7 +47,7 @@ def handle(message: dict, context: Context) -> dict:
     # it saves, so a spooled in-memory buffer would roll over to disk anyway).
     with original, tempfile.TemporaryFile() as enhanced:
         try:
-            info, metrics = enhance_file(original, enhanced, strength)
+            info, metrics = enhance_file(original, enhanced, strength, threads=_threads)
         except ImageError as error:
             raise PermanentError(f"the original image cannot be enhanced: {error}") from None
         original.close()  # free its download buffer before uploading the result

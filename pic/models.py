@@ -9,11 +9,9 @@ from django.db import models
 from workers.models import Job
 
 from . import replies
+from .enhance import ABSOLUTE_METRICS, METRIC_KEYS
 
 log = logging.getLogger(__name__)
-
-# These are shares of 0–1, so their change reads best in percentage points.
-ABSOLUTE_METRICS = ("brightness", "clipped")
 
 
 class StoreFailed(Exception):

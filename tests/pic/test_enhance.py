@@ -1,4 +1,4 @@
-"""Tests of the pure CloudPic pipeline, pic/enhance.py (no Django, no AWS).
+"""Tests of the pure CloudPic pipeline, the pic/enhance package (no Django, no AWS).
 
 Photographs come from scikit-image's wheel (they load offline); everything else is
 generated here, including hand-built PNG files for 16-bit colour and for headers
@@ -31,11 +31,11 @@ GAINS = ("contrast", "colorfulness", "sharpness")
 
 
 @functools.cache
-def photo(name: str) -> Image.Image:
+def skimage_photo(name: str) -> Image.Image:
     return Image.fromarray(getattr(skimage.data, name)())
 
 
-def encode(image: Image.Image, fmt: str, **options) -> io.BytesIO:
+def encoded(image: Image.Image, fmt: str, **options) -> io.BytesIO:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     buffer.seek(0)
@@ -93,7 +93,7 @@ def grainy(image: Image.Image, size: tuple[int, int], seed: int = 1) -> Image.Im
     "name", ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry"]
 )
 def test_it_enhances_real_photos_within_the_caps(name):
-    original = photo(name)
+    original = skimage_photo(name)
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, S), exact=True)
     assert_within_bounds(before, after, S)
@@ -103,7 +103,7 @@ def test_it_enhances_real_photos_within_the_caps(name):
 
 @pytest.mark.parametrize("s", [0.05, 0.15, 0.25])
 def test_it_scales_with_the_strength(s):
-    original = photo("chelsea")
+    original = skimage_photo("chelsea")
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, s), exact=True)
     assert_within_bounds(before, after, s)
@@ -112,7 +112,7 @@ def test_it_scales_with_the_strength(s):
 
 def test_it_keeps_the_caps_on_the_full_image_when_it_plans_on_a_sample():
     # 1800 x 1200 is large enough to be planned on tiles; measure every pixel after.
-    original = grainy(photo("coffee"), (1800, 1200))
+    original = grainy(skimage_photo("coffee"), (1800, 1200))
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, S), exact=True)
     assert_within_bounds(before, after, S)
@@ -122,7 +122,7 @@ def test_it_keeps_the_caps_on_the_full_image_when_it_plans_on_a_sample():
 def test_it_keeps_the_caps_on_sparse_stars_planned_on_a_sample():
     # Black sky with small bright, colourful objects: colourfulness and clipping
     # hang on a few pixels, which a sample of a few big tiles would miss.
-    original = grainy(photo("hubble_deep_field"), (1800, 1200))
+    original = grainy(skimage_photo("hubble_deep_field"), (1800, 1200))
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, S), exact=True)
     assert_within_bounds(before, after, S)
@@ -131,7 +131,7 @@ def test_it_keeps_the_caps_on_sparse_stars_planned_on_a_sample():
 
 @pytest.mark.parametrize("size", [(6000, 90), (90, 6000), (50_000, 9)])
 def test_it_handles_long_thin_images(size):
-    original = grainy(photo("coffee"), size)  # big enough to be sampled, in odd grids
+    original = grainy(skimage_photo("coffee"), size)  # big enough to be sampled, in odd grids
     before = measure(original, exact=True)
     result = enhance.enhance(original, S)
     assert result.size == size
@@ -139,7 +139,7 @@ def test_it_handles_long_thin_images(size):
 
 
 def test_enhance_leaves_its_argument_alone():
-    original = photo("rocket")
+    original = skimage_photo("rocket")
     pixels = original.tobytes()
     enhance.enhance(original, S)
     assert original.tobytes() == pixels
@@ -170,7 +170,7 @@ def test_it_keeps_the_caps_on_generated_images(width, height, seed, noise, grey,
 
 def test_the_naive_imageenhance_chain_would_break_the_caps():
     # Why the pipeline plans: three separate factors of 1.3 overshoot the colour cap.
-    original = photo("coffee")
+    original = skimage_photo("coffee")
     naive = ImageEnhance.Contrast(original).enhance(1.3)
     naive = ImageEnhance.Sharpness(naive).enhance(1.3)
     naive = ImageEnhance.Color(naive).enhance(1.3)
@@ -179,7 +179,7 @@ def test_the_naive_imageenhance_chain_would_break_the_caps():
 
 
 def test_strength_zero_returns_identical_pixels():
-    original = photo("chelsea")
+    original = skimage_photo("chelsea")
     result = enhance.enhance(original, 0)
     assert result is not original
     assert result.tobytes() == original.tobytes()
@@ -187,7 +187,7 @@ def test_strength_zero_returns_identical_pixels():
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_strength_zero_hands_back_the_original_file(fmt):
-    src = encode(photo("chelsea"), fmt)
+    src = encoded(skimage_photo("chelsea"), fmt)
     info, metrics, result, data = run(src, 0)
     assert data == src.getvalue()
     assert info == ImageInfo(fmt, 451, 300)
@@ -195,33 +195,33 @@ def test_strength_zero_hands_back_the_original_file(fmt):
 
 
 def test_strength_zero_still_turns_the_photo_upright():
-    original = photo("chelsea")
+    original = skimage_photo("chelsea")
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 6
-    _, _, result, _ = run(encode(original, "PNG", exif=exif), 0)
+    _, _, result, _ = run(encoded(original, "PNG", exif=exif), 0)
     assert result.tobytes() == original.transpose(Image.Transpose.ROTATE_270).tobytes()
 
 
 def test_metrics_carry_the_wire_keys_and_describe_the_output():
-    info, metrics, result, _ = run(encode(photo("rocket"), "PNG"))
+    info, metrics, result, _ = run(encoded(skimage_photo("rocket"), "PNG"))
     assert set(metrics) == {"before", "after"}
     for side in metrics.values():
         assert list(side) == list(enhance.METRIC_KEYS)
         assert all(isinstance(v, float) and v == round(v, 4) for v in side.values())
     assert metrics["after"] == measure(result)  # a lossless file: exactly its pixels
-    assert metrics["before"] == measure(photo("rocket"))
+    assert metrics["before"] == measure(skimage_photo("rocket"))
     assert_within_bounds(metrics["before"], metrics["after"], S)
 
 
 def test_strips_give_the_same_pixels_as_one_pass(monkeypatch):
-    original = photo("coffee")
+    original = skimage_photo("coffee")
     whole = enhance.enhance(original, S)
-    monkeypatch.setattr(enhance, "_STRIP_PIXELS", 5_000)  # 8-row strips, on threads
-    assert enhance.enhance(original, S).tobytes() == whole.tobytes()
+    monkeypatch.setattr(enhance.apply, "STRIP_PIXELS", 5_000)  # 8-row strips
+    assert enhance.enhance(original, S, threads=3).tobytes() == whole.tobytes()
 
 
 def test_concurrent_jobs_do_not_disturb_each_other():
-    src = encode(photo("astronaut"), "JPEG", quality=90).getvalue()
+    src = encoded(skimage_photo("astronaut"), "JPEG", quality=90).getvalue()
     expected = run(io.BytesIO(src))[3]
     results = []
 
@@ -239,10 +239,10 @@ def test_concurrent_jobs_do_not_disturb_each_other():
 @pytest.mark.parametrize("strength", [-0.01, 0.31, 1.0, math.nan, "strong", None])
 def test_it_rejects_a_strength_outside_0_to_30_percent(strength):
     with pytest.raises(ValueError) as caught:
-        enhance.enhance(photo("chelsea"), strength)
+        enhance.enhance(skimage_photo("chelsea"), strength)
     assert not isinstance(caught.value, ImageError)  # a caller's bug, not a bad upload
     with pytest.raises(ValueError):
-        enhance_file(encode(photo("chelsea"), "PNG"), io.BytesIO(), strength)
+        enhance_file(encoded(skimage_photo("chelsea"), "PNG"), io.BytesIO(), strength)
 
 
 # ------------------------------------------------------------- real files
@@ -250,7 +250,7 @@ def test_it_rejects_a_strength_outside_0_to_30_percent(strength):
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_output_format_and_size_follow_the_input(fmt):
-    info, _, result, _ = run(encode(photo("coffee"), fmt))
+    info, _, result, _ = run(encoded(skimage_photo("coffee"), fmt))
     assert result.format == fmt == info.format
     assert result.size == (600, 400) == (info.width, info.height)
     assert info.extension == enhance.EXTENSIONS[fmt]
@@ -263,7 +263,7 @@ def test_it_applies_the_exif_orientation_and_clears_the_tag():
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 6  # display rotated 90 degrees clockwise
     exif[ExifTags.Base.Make] = "CloudPic test camera"
-    src = encode(stored, "JPEG", quality=95, exif=exif)
+    src = encoded(stored, "JPEG", quality=95, exif=exif)
 
     assert inspect(src) == ImageInfo("JPEG", 40, 60)
     info, _, result, _ = run(src)
@@ -279,12 +279,12 @@ def test_it_applies_the_exif_orientation_and_clears_the_tag():
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_it_keeps_the_icc_profile(fmt):
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    _, _, result, _ = run(encode(photo("coffee"), fmt, icc_profile=profile))
+    _, _, result, _ = run(encoded(skimage_photo("coffee"), fmt, icc_profile=profile))
     assert result.info.get("icc_profile") == profile
 
 
 def rgba_photo() -> Image.Image:
-    image = photo("chelsea").convert("RGBA")
+    image = skimage_photo("chelsea").convert("RGBA")
     alpha = np.tile(np.linspace(0, 255, image.width).astype(np.uint8), (image.height, 1))
     image.putalpha(Image.fromarray(alpha))
     return image
@@ -295,7 +295,7 @@ def rgba_photo() -> Image.Image:
     [("PNG", {}), ("WEBP", {"lossless": True}), ("WEBP", {"quality": 90})],
 )
 def test_it_keeps_alpha(fmt, options):
-    src = encode(rgba_photo(), fmt, **options)
+    src = encoded(rgba_photo(), fmt, **options)
     original = Image.open(io.BytesIO(src.getvalue()))
     _, metrics, result, _ = run(src)
     assert result.mode == "RGBA"
@@ -304,23 +304,23 @@ def test_it_keeps_alpha(fmt, options):
 
 
 def test_it_writes_lossless_webp_for_a_lossless_original():
-    _, _, _, lossless = run(encode(photo("coffee"), "WEBP", lossless=True))
-    _, _, _, lossy = run(encode(photo("coffee"), "WEBP", quality=90))
+    _, _, _, lossless = run(encoded(skimage_photo("coffee"), "WEBP", lossless=True))
+    _, _, _, lossy = run(encoded(skimage_photo("coffee"), "WEBP", quality=90))
     assert lossless[12:16] == b"VP8L" and lossy[12:16] == b"VP8 "
 
 
 def test_it_converts_palette_images_to_rgb():
-    original = photo("coffee").quantize(64)
-    _, metrics, result, _ = run(encode(original, "PNG"))
+    original = skimage_photo("coffee").quantize(64)
+    _, metrics, result, _ = run(encoded(original, "PNG"))
     assert result.mode == "RGB" and result.size == original.size
     assert mean_abs_difference(result, original.convert("RGB")) < 25
     assert_within_bounds(metrics["before"], metrics["after"], S)
 
 
 def test_it_keeps_the_transparency_of_palette_images():
-    original = photo("coffee").quantize(64)
+    original = skimage_photo("coffee").quantize(64)
     original.info["transparency"] = 0
-    src = encode(original, "PNG")
+    src = encoded(original, "PNG")
     _, _, result, _ = run(src)
     expected = Image.open(io.BytesIO(src.getvalue())).convert("RGBA").getchannel("A")
     assert result.mode == "RGBA"
@@ -328,8 +328,8 @@ def test_it_keeps_the_transparency_of_palette_images():
 
 
 def test_it_enhances_grayscale_jpeg_as_grayscale():
-    original = photo("camera")
-    info, metrics, result, _ = run(encode(original, "JPEG", quality=95))
+    original = skimage_photo("camera")
+    info, metrics, result, _ = run(encoded(original, "JPEG", quality=95))
     assert result.mode == "L" and info.format == "JPEG"
     assert metrics["before"]["colorfulness"] == metrics["after"]["colorfulness"] == 0
     assert_within_bounds(metrics["before"], metrics["after"], S)
@@ -338,17 +338,17 @@ def test_it_enhances_grayscale_jpeg_as_grayscale():
 
 
 def test_it_keeps_grayscale_with_alpha():
-    grey = photo("camera")
+    grey = skimage_photo("camera")
     alpha = Image.linear_gradient("L").resize(grey.size)
     original = Image.merge("LA", (grey, alpha))
-    _, _, result, _ = run(encode(original, "PNG"))
+    _, _, result, _ = run(encoded(original, "PNG"))
     assert result.mode == "LA"
     assert result.getchannel("A").tobytes() == alpha.tobytes()
 
 
 def cmyk_jpeg(**options) -> tuple[Image.Image, io.BytesIO]:
-    rgb = photo("coffee")
-    return rgb, encode(rgb.convert("CMYK"), "JPEG", quality=95, **options)
+    rgb = skimage_photo("coffee")
+    return rgb, encoded(rgb.convert("CMYK"), "JPEG", quality=95, **options)
 
 
 def test_it_converts_cmyk_jpeg_to_rgb_without_going_dark():
@@ -372,7 +372,7 @@ def test_a_broken_cmyk_profile_falls_back_to_the_plain_conversion():
 
 def test_it_scales_16_bit_grey_png_down_instead_of_clipping():
     ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (64, 1))
-    src = encode(Image.fromarray(ramp), "PNG")
+    src = encoded(Image.fromarray(ramp), "PNG")
     assert Image.open(io.BytesIO(src.getvalue())).mode.startswith("I")
     as_8_bit = enhance.enhance(Image.open(io.BytesIO(src.getvalue())), 0)
     assert as_8_bit.mode == "L"
@@ -383,17 +383,19 @@ def test_it_scales_16_bit_grey_png_down_instead_of_clipping():
 
 
 def test_it_reads_16_bit_colour_png_without_turning_white():
-    rgb = np.asarray(photo("chelsea"), np.uint16) * 257
+    rgb = np.asarray(skimage_photo("chelsea"), np.uint16) * 257
     rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in rgb)
     src = io.BytesIO(png_bytes(451, 300, 16, 2, rows))
     _, _, result, _ = run(src)
     assert result.mode == "RGB"
-    assert abs(measure(result)["brightness"] - measure(photo("chelsea"))["brightness"]) < 0.06
+    original = measure(skimage_photo("chelsea"))
+    assert abs(measure(result)["brightness"] - original["brightness"]) < 0.06
 
 
 def test_it_accepts_a_multi_picture_jpeg_as_jpeg():
     # Phones and cameras write MPO: a JPEG followed by more pictures (e.g. a gain map).
-    src = encode(photo("chelsea"), "MPO", save_all=True, append_images=[photo("coffee")])
+    src = encoded(skimage_photo("chelsea"), "MPO", save_all=True,
+                  append_images=[skimage_photo("coffee")])
     assert inspect(src) == ImageInfo("JPEG", 451, 300)
     info, _, result, _ = run(src)
     assert info == ImageInfo("JPEG", 451, 300) and result.format == "JPEG"
@@ -434,7 +436,7 @@ def test_it_rejects_text_svg_and_html_whatever_their_name(data):
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_it_rejects_a_truncated_image(fmt):
-    data = encode(photo("coffee"), fmt).getvalue()
+    data = encoded(skimage_photo("coffee"), fmt).getvalue()
     assert "truncated" in reject(data[: len(data) // 2])
 
 
@@ -452,33 +454,33 @@ def test_it_rejects_a_huge_header_beyond_pillows_own_bomb_limit():
 
 
 def test_the_pixel_limit_is_a_parameter():
-    data = encode(photo("chelsea"), "PNG").getvalue()
+    data = encoded(skimage_photo("chelsea"), "PNG").getvalue()
     assert inspect(io.BytesIO(data), 451 * 300) == ImageInfo("PNG", 451, 300)
     assert "megapixels" in reject(data, max_pixels=451 * 300 - 1)
 
 
 def test_it_rejects_gif_animated_or_not():
     frames = [Image.new("P", (20, 20), i) for i in range(3)]
-    animated = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], loop=0)
+    animated = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], loop=0)
     assert "GIF" in reject(animated.getvalue())
-    assert "GIF" in reject(encode(frames[0], "GIF").getvalue())
+    assert "GIF" in reject(encoded(frames[0], "GIF").getvalue())
 
 
 @pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
 def test_it_rejects_animated_webp_and_png(fmt):
-    frames = [photo("chelsea"), photo("chelsea").rotate(180)]
-    src = encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100)
+    frames = [skimage_photo("chelsea"), skimage_photo("chelsea").rotate(180)]
+    src = encoded(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100)
     assert Image.open(io.BytesIO(src.getvalue())).is_animated
     assert "Animated" in reject(src.getvalue())
 
 
 @pytest.mark.parametrize("fmt", ["BMP", "TIFF"])
 def test_it_rejects_other_image_formats(fmt):
-    assert "not a JPEG, PNG or WebP" in reject(encode(photo("chelsea"), fmt).getvalue())
+    assert "not a JPEG, PNG or WebP" in reject(encoded(skimage_photo("chelsea"), fmt).getvalue())
 
 
 def test_inspect_rewinds_and_reports_the_upright_size():
-    src = encode(photo("chelsea"), "WEBP")
+    src = encoded(skimage_photo("chelsea"), "WEBP")
     src.seek(7)
     assert inspect(src) == ImageInfo("WEBP", 451, 300)
     assert src.tell() == 0
@@ -488,7 +490,7 @@ def test_inspect_rewinds_and_reports_the_upright_size():
 def test_a_static_png_stays_accepted_after_an_orientation_swap():
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 8
-    src = encode(photo("chelsea"), "PNG", exif=exif)
+    src = encoded(skimage_photo("chelsea"), "PNG", exif=exif)
     assert inspect(src) == ImageInfo("PNG", 300, 451)
     info, _, result, _ = run(src)
     assert result.size == (300, 451) == (info.width, info.height)

@@ -1,0 +1,137 @@
+"""The plan for strength s: the three steps in fixed proportions, scaled by one factor.
+
+A factor f in [0, 1] stands for the plan
+    tone curve t = f,   saturation 1 + SATURATION_PER_UNIT f,   sharpening SHARPEN_PER_UNIT f.
+The largest f whose result, measured on the sample after the real pipeline has run
+on it, stays within every cap is found by bisection: the plan stops at the first
+cap it reaches, which is what "up to 30%" means.  Each step raises its own measure
+(the tone curve contrast, and colour with it; saturation colour; sharpening detail),
+so the others end up at or below their caps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .apply import Plan, apply
+from .metrics import Metrics, Sample
+from .rules import BRIGHTNESS_LIFT, CLIP_RISE_LIMIT
+
+# The proportions between the steps, per unit of the factor.  Tone t = 1 is a full
+# autocontrast followed by the strongest S-curve.  The tone curve already raises
+# colour as much as contrast, and saturation is what pushes saturated reds into
+# clipping first, so it gets a small share; this much sharpening reaches the detail
+# cap about when the tone curve reaches the contrast one on the tests' photos
+# (with less, a sky of sparse stars ends with less detail than it had: the stretch
+# presses faint detail into black).
+SATURATION_PER_UNIT = 0.1
+SHARPEN_PER_UNIT = 1.0
+
+# The S-curve's slope at its pivot at t = 1 is 1 + S_CURVE_MAX (1 - S_CURVE_MAX at the
+# ends): strong enough for 30% on a flat photo, gentle enough not to posterize.
+S_CURVE_MAX = 0.8
+# Autocontrast maps these quantiles of the samples to black and white: a few specular
+# highlights or dead pixels must not stop the stretch.
+BLACK_QUANTILE, WHITE_QUANTILE = 0.001, 0.999
+
+# Bisection steps on the factor: the plan ends within 1/128 of the factor at which
+# the first cap is reached, a difference in the gains well under one percent; each
+# further step would cost one more run of the pipeline on the sample.
+STEPS = 7
+
+# Head-room: a plan made on a sample aims a little under each cap, so that the cap
+# still holds on the full image, whose pixels the sample only approximates (measured
+# on the tests' large photos: gains within 1% and clipping within 0.3 points of the
+# sample's).  Planned on the whole image, the caps themselves are the aims.
+SAMPLED_GAIN_SHARE = 0.97  # of s, for contrast, colorfulness and sharpness
+SAMPLED_LIFT_SHARE = 0.9  # of the brightness lift
+SAMPLED_CLIP_BUDGET = 0.015  # of CLIP_RISE_LIMIT's 0.02
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The highest value each metric may reach, in Metrics order."""
+
+    bounds: Metrics
+
+    @classmethod
+    def of(cls, before: Metrics, s: float, exact: bool) -> Caps:
+        gain = s if exact else s * SAMPLED_GAIN_SHARE
+        lift = s * BRIGHTNESS_LIFT * (1 if exact else SAMPLED_LIFT_SHARE)
+        clip = CLIP_RISE_LIMIT if exact else SAMPLED_CLIP_BUDGET
+        return cls(Metrics(
+            before.contrast * (1 + gain),
+            before.colorfulness * (1 + gain),
+            before.sharpness * (1 + gain),
+            before.brightness + lift,
+            before.clipped + clip,
+        ))
+
+    def allow(self, m: Metrics) -> bool:
+        return all(value <= bound + 1e-12 for value, bound in zip(m, self.bounds, strict=True))
+
+
+@dataclass(frozen=True)
+class ToneCurve:
+    """Tone curves: t = 0 is the identity, t = 1 a full autocontrast followed by the
+    strongest S-curve around the mean."""
+
+    lo: float  # black point at t = 1
+    hi: float  # white point at t = 1
+    mean: float  # mean luma of the original: the S-curve's pivot
+
+    @classmethod
+    def of(cls, sample: Sample, before: Metrics) -> ToneCurve:
+        counts = np.bincount(sample.core().reshape(-1), minlength=256)
+        cdf = np.cumsum(counts) / max(counts.sum(), 1)
+        lo = float(np.searchsorted(cdf, BLACK_QUANTILE))
+        hi = float(np.searchsorted(cdf, WHITE_QUANTILE))
+        if hi - lo < 2:  # (nearly) flat: nothing to stretch
+            lo, hi = 0.0, 255.0
+        return cls(lo, hi, before.brightness * 255)
+
+    def lut(self, t: float) -> tuple[int, ...]:
+        v = np.arange(256, dtype=np.float64)
+        black, white = t * self.lo, 255 - t * (255 - self.hi)
+        u = np.clip((v - black) / (white - black), 0, 1)
+        p = min(max((self.mean - black) / (white - black), 0.25), 0.75)
+        k = t * S_CURVE_MAX
+        low = u < p
+        z = np.where(low, u / p, (u - p) / (1 - p))
+        # Quadratic halves meeting at the pivot with slope 1 + k (slope 1 - k at the ends).
+        curve = np.where(low, p * (z - k * z * (1 - z)), p + (1 - p) * (z + k * z * (1 - z)))
+        out = np.rint(curve * 255)
+        # Only the autocontrast may clip: the S-curve's flat ends must not round a
+        # dark or light value to pure black or white.
+        out = np.where((u > 0) & (u < 1), np.clip(out, 1, 254), out)
+        return tuple(out.astype(np.int64).tolist())
+
+
+def make_plan(sample: Sample, s: float) -> tuple[Plan, Metrics, Metrics]:
+    """The strongest plan in the fixed proportions that keeps every cap for strength
+    s; with the sample's metrics before and after it."""
+    before = sample.metrics()
+    if s <= 0:
+        return Plan(), before, before
+    caps = Caps.of(before, s, sample.exact)
+    curve = ToneCurve.of(sample, before)
+    grey = sample.image.mode == "L"
+
+    def plan_at(f: float) -> Plan:
+        saturation = 1.0 if grey else 1 + SATURATION_PER_UNIT * f
+        return Plan(curve.lut(f), saturation, SHARPEN_PER_UNIT * f)
+
+    # Bisection on f in [0, 1]: each probe runs the real pipeline on the sample.
+    best, best_after = Plan(), before
+    lo, hi = 0.0, 1.0
+    for _ in range(STEPS):
+        f = (lo + hi) / 2
+        plan = plan_at(f)
+        after = sample.metrics(apply(sample.image, plan))
+        if caps.allow(after):
+            best, best_after, lo = plan, after, f
+        else:
+            hi = f
+    return best, before, best_after
