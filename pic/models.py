@@ -9,7 +9,6 @@ from django.db import models
 from workers.models import Job
 
 from . import replies
-from .enhance import ABSOLUTE_METRICS, METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +74,8 @@ class PicJob(Job):
 
     def metric_rows(self) -> list[dict]:
         """Before, after and change of each metric, for the job page and admin."""
+        from .enhance import ABSOLUTE_METRICS  # numpy: only where pages are drawn (replies.py)
+
         metrics = self.shown_metrics
         if not metrics:
             return []
