@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-workers loadtest clean
 
 # A key kept in a git-ignored file, so that local sessions survive restarts.
 .secret_key:
@@ -29,3 +29,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
+
+# Worker throughput against the emulator behind a delaying proxy (BENCH_QUICK=1: short run).
+bench-workers: $(STAMP)
+	$(PY) bench/bench_workers.py
