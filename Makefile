@@ -33,3 +33,7 @@ clean:
 # Worker throughput against the emulator behind a delaying proxy (BENCH_QUICK=1: short run).
 bench-workers: $(STAMP)
 	$(PY) bench/bench_workers.py
+
+# The whole site under Locust's users (gunicorn, workers, reconciler, moto); LOADTEST_ARGS to tune.
+loadtest: $(STAMP)
+	$(PY) bench/loadtest.py $(LOADTEST_ARGS)

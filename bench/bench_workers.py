@@ -160,7 +160,8 @@ def main() -> None:
                 naive = measure_calc(emulator, proxy, "naive", 1, seconds)
                 print(f"\ncalc, {delay} ms per request:")
                 print(f"  naive                    {naive.jobs_per_s:6.1f} jobs/s  "
-                      f"{naive.calls_per_job:5.2f} calls/job")
+                      f"{naive.calls_per_job:5.2f} calls/job"
+                      + (f"  {naive.failed} FAILED" if naive.failed else ""))
                 for concurrency in concurrencies:
                     ours = measure_calc(emulator, proxy, "cloudsite", concurrency, seconds)
                     print(f"  cloudsite concurrency {concurrency:<3d}"
@@ -183,7 +184,7 @@ def main() -> None:
                 first = first or figures.jobs_per_s
                 print(f"  concurrency {concurrency:<3d}{figures.jobs_per_s:6.2f} jobs/s  "
                       f"{figures.jobs_per_s / first:4.2f}x concurrency 1  "
-                      f"{figures.calls_per_job:5.2f} calls/job"
+                      f"{figures.calls_per_job:5.2f} calls/job  {calls_text(figures.calls)}"
                       + (f"  {figures.failed} FAILED" if figures.failed else ""))
         finally:
             proxy.close()
