@@ -140,12 +140,12 @@ def main() -> None:
     parser.add_argument("--delays", default="10,50", help="Injected delays in ms.")
     parser.add_argument("--concurrency", help="CloudSite calc concurrencies (default 8,16).")
     parser.add_argument("--pic-concurrency", default="1,2,4", help="CloudPic concurrencies.")
-    parser.add_argument("--pic-jobs", type=int, help="Photos per pic run (default 20).")
+    parser.add_argument("--pic-jobs", type=int, help="Photos per pic run (default 40).")
     args = parser.parse_args()
     seconds = args.seconds or (4 if args.quick else 12)
     concurrencies = [int(c) for c in (args.concurrency or ("8" if args.quick else "8,16")
                                       ).split(",")]
-    pic_jobs = args.pic_jobs or (10 if args.quick else 20)
+    pic_jobs = args.pic_jobs or (10 if args.quick else 40)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}; python {platform.python_version()}")
