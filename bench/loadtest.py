@@ -52,7 +52,7 @@ def site_env(workdir: Path, endpoint: str) -> dict:
 
 
 def start(command: list[str], env: dict, workdir: Path, name: str) -> subprocess.Popen:
-    log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+    log = open(workdir / f"{name}.log", "wb")  # closed by stop()
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     process.log = log
     return process
@@ -138,13 +138,16 @@ def main() -> int:
               f"{args.users} users for {args.time} s")
 
         stats = workdir / "locust"
-        subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench/locustfile.py"),
-                        "--headless", "--users", str(args.users),
-                        "--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.time}s",
-                        "--host", url, "--csv", str(stats), "--only-summary",
-                        "--loglevel", "WARNING"],
-                       env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                       stderr=open(workdir / "locust.log", "wb"), timeout=args.time + 120)
+        with open(workdir / "locust.log", "wb") as log:
+            subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench/locustfile.py"),
+                            "--headless", "--users", str(args.users),
+                            "--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.time}s",
+                            "--host", url, "--csv", str(stats), "--only-summary",
+                            "--loglevel", "WARNING"],
+                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+                           timeout=args.time + 120)
+        if not Path(f"{stats}_stats.csv").exists():
+            raise SystemExit(f"Locust wrote no statistics; see {workdir / 'locust.log'}")
         report(read_stats(stats))
 
         import django
