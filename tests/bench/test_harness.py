@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
+from bench.harness import Feed, Queues
 from bench.naive_worker import naive_step
 from bench.proxy import DelayProxy, action_of
 from calc.handler import handle as calc_handle
@@ -83,3 +84,40 @@ def test_the_naive_worker_replies_failed_to_bad_input(sqs_queues):
 
     reply = envelope.decode_reply(aws.receive(CALC.response_queue, wait_time=0)[0]["Body"])
     assert reply["status"] == "failed" and "bad input" in reply["error"]
+
+
+class ServerEmulator:
+    """The session's moto server, shaped like bench.harness.Emulator."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def client(self, service):
+        return client(service, self.url)
+
+
+@pytest.mark.server
+def test_the_feed_keeps_the_queue_shallow_and_counts_terminal_replies(moto_server):
+    queues = Queues(ServerEmulator(moto_server), CALC, "unused")
+    feed = Feed(queues, lambda n: json.dumps({"n": n}), depth=20, limit=50).start()
+    try:
+        deadline = time.monotonic() + 30
+        while feed.sent < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert feed.sent == 20  # no replies yet: nothing more goes out
+
+        # A worker's replies: the retrying one does not count, a duplicate counts once.
+        messages = queues.sqs.receive_message(QueueUrl=queues.request_url,
+                                              MaxNumberOfMessages=10)["Messages"]
+        for index, status in enumerate(["retrying", "done", "done", "failed"]):
+            queues.sqs.send_message(QueueUrl=queues.response_url, MessageBody=json.dumps(
+                {"job_id": f"job-{min(index, 2)}", "status": status}))
+        while feed.done < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert feed.done == 2 and feed.failed() == 0
+        assert feed.sent == 20  # two replied: room for two, but only whole batches go out
+        assert len(messages) == 10
+    finally:
+        feed.stop()
