@@ -1,6 +1,17 @@
-from django.apps import AppConfig
+from workers import tools
 
 
-class CalcConfig(AppConfig):
+class CalcConfig(tools.ToolConfig):
     name = "calc"
     verbose_name = "CloudCal"
+    tool = tools.Tool(
+        name="calc",
+        label="CloudCal",
+        request_queue="cloudcal-requests",
+        response_queue="cloudcal-responses",
+        model_name="CalcJob",
+        handler="calc.handler.handle",
+        summary="Count, minimum, maximum, mean and median of a list of numbers, "
+        "computed by a worker in the cloud.",
+        action="Compute statistics",
+    )

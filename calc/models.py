@@ -1,14 +1,11 @@
 from django.db import models
 
 from workers.models import Job
-from workers.tools import CALC
 
 RESULT_KEYS = ("count", "min", "max", "mean", "median")
 
 
 class CalcJob(Job):
-    tool = CALC
-
     numbers = models.JSONField(help_text="The submitted values, in order.")
     result = models.JSONField(null=True, blank=True)
     log_key = models.CharField(max_length=255, blank=True)

@@ -2,6 +2,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from workers.models import Status
 from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
 
 from .chart import chart
@@ -28,7 +29,7 @@ def submit(request):
 def job_page(request, job_id):
     job = refresh(get_job(request, CalcJob, job_id))
     context = {"job": job}
-    if job.status == "done":
+    if job.status == Status.DONE:
         context["chart"] = chart(job.numbers, job.result)
     return render(request, "calc/job.html", context)
 
@@ -37,7 +38,7 @@ def job_page(request, job_id):
 def job_status(request, job_id):
     job = refresh(get_job(request, CalcJob, job_id))
     payload = status_payload(job)
-    if job.status == "done":
+    if job.status == Status.DONE:
         payload["result"] = job.result
     return status_response(payload)
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from workers.botoconfig import client_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -145,6 +147,8 @@ if CLOUDSITE_BUCKET:
             "file_overwrite": True,
             # Downloads bigger than this spill from memory to a temporary file.
             "max_memory_size": 8 * 1024 * 1024,
+            # The retries, timeouts and pool size of every other AWS call (workers/aws.py).
+            "client_config": client_config(),
         },
     }
 else:

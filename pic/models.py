@@ -1,7 +1,6 @@
 from django.db import models
 
 from workers.models import Job
-from workers.tools import PIC
 
 METRIC_KEYS = ("contrast", "colorfulness", "sharpness", "brightness", "clipped")
 # These are shares of 0–1, so their change reads best in percentage points.
@@ -9,8 +8,6 @@ ABSOLUTE_METRICS = ("brightness", "clipped")
 
 
 class PicJob(Job):
-    tool = PIC
-
     image_key = models.CharField(max_length=255, help_text="Storage key of the original.")
     original_name = models.CharField(max_length=255, blank=True,
                                      help_text="The uploaded file's name, for display only.")

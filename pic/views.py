@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from workers.models import Status
 from workers.web import get_job, owner_token, refresh, serve_object, status_payload, status_response
 
 from .forms import PicForm
@@ -62,7 +63,7 @@ def job_status(request, job_id):
     job = refresh(get_job(request, PicJob, job_id))
     payload = status_payload(job)
     payload["original_url"] = reverse("pic:original", args=[job.id])
-    if job.status == "done":
+    if job.status == Status.DONE:
         payload["result_url"] = reverse("pic:result", args=[job.id])
         payload["metrics"] = job.metrics
     return status_response(payload)

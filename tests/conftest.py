@@ -6,9 +6,8 @@ from django.core.files.storage import default_storage
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from workers import aws
+from workers import aws, tools
 from workers.consumer import Consumer
-from workers.tools import CALC, TOOLS
 
 BUCKET = "cloudsite-test"
 
@@ -32,7 +31,7 @@ def sqs_queues(settings):
     settings.AWS_ENDPOINT_URL = None
     with mock_aws():
         aws.reset()
-        aws.create_queues(TOOLS)
+        aws.create_queues(tools.installed())
         yield
     aws.reset()
 
@@ -46,7 +45,8 @@ def s3_bucket(sqs_queues, settings):
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {"bucket_name": BUCKET, "default_acl": None, "file_overwrite": True,
-                        "querystring_auth": True, "querystring_expire": 600},
+                        "querystring_auth": True, "querystring_expire": 600,
+                        "client_config": aws.client_config()},
         },
     }
     assert hasattr(default_storage, "bucket_name")
@@ -55,7 +55,7 @@ def s3_bucket(sqs_queues, settings):
 
 @pytest.fixture
 def calc_consumer(sqs_queues):
-    consumer = Consumer(CALC, visibility_timeout=1, worker="test-worker")
+    consumer = Consumer(tools.get("calc"), visibility_timeout=1, worker="test-worker")
     yield consumer
     consumer.close()
 
@@ -80,7 +80,7 @@ def server_queues(moto_server, settings):
     settings.AWS_ENDPOINT_URL = moto_server
     settings.CLOUDSITE_QUEUE_PREFIX = f"t{uuid.uuid4().hex[:8]}-"
     aws.reset()
-    aws.create_queues(TOOLS)
+    aws.create_queues(tools.installed())
     yield moto_server
     aws.reset()
 

@@ -7,15 +7,15 @@ from django.utils.html import format_html
 
 
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "status", "created_at", "took", "worker"]
+    list_display = ["id", "status", "created_at", "turnaround", "run_time", "worker"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["id"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     list_per_page = 50
-    common_fields = ["id", "status", "owner", "created_at", "sent_at", "attempts", "tries",
-                     "last_error", "started_at", "finished_at", "took", "run_time", "worker",
-                     "error"]
+    common_fields = ["id", "status", "owner", "created_at", "sent_at", "sends", "retries",
+                     "last_error", "started_at", "finished_at", "turnaround", "run_time",
+                     "worker", "error"]
     actions = ["requeue"]
 
     def has_add_permission(self, request):
@@ -43,13 +43,15 @@ class JobAdmin(admin.ModelAdmin):
             self.message_user(request, f"{unsent} jobs could not be sent now; the sweeper "
                               "will send them.", messages.WARNING)
 
-    @admin.display(description="took")
-    def took(self, job):
+    @admin.display(description="turnaround")
+    def turnaround(self, job):
+        """Submitted to finished: what the user waited, queues included."""
         value = job.turnaround
         return f"{value.total_seconds():.2f} s" if value else "—"
 
     @admin.display(description="run time")
     def run_time(self, job):
+        """Started to finished on the worker: the job's own work."""
         value = job.run_time
         return f"{value.total_seconds() * 1000:.0f} ms" if value else "—"
 

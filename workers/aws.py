@@ -1,7 +1,10 @@
-"""Every boto3 call of the project goes through this module.
+"""Every boto3 call of the project goes through this module, except the S3 calls
+of django-storages (file uploads, downloads, presigned links).
 
-It owns the clients (standard retry mode, a read timeout longer than the
-long poll), the cached queue-URL lookup and the batch helpers.
+It owns the clients, the cached queue-URL lookup and the batch helpers. The
+client configuration (standard retry mode, a read timeout longer than the long
+poll, the pool size) is botoconfig.client_config(), which settings.STORAGES
+passes to django-storages too: both kinds of call follow one policy.
 """
 
 import functools
@@ -10,25 +13,17 @@ import logging
 import threading
 
 import boto3
-from botocore.config import Config
 from django.conf import settings
+
+from .botoconfig import LONG_POLL_SECONDS as LONG_POLL_SECONDS  # re-exported
+from .botoconfig import client_config
 
 log = logging.getLogger(__name__)
 
-LONG_POLL_SECONDS = 20
 MAX_RECEIVE_COUNT = 5
 
 _lock = threading.Lock()
 _queue_urls: dict[str, str] = {}
-
-
-def client_config() -> Config:
-    return Config(
-        retries={"mode": "standard", "max_attempts": 5},
-        connect_timeout=5,
-        read_timeout=LONG_POLL_SECONDS + 10,
-        max_pool_connections=50,
-    )
 
 
 @functools.cache
@@ -51,11 +46,6 @@ def sqs():
 def s3():
     with _lock:
         return client("s3")
-
-
-def outage_delay(failures: int) -> int:
-    """Seconds to wait after `failures` failed SQS calls in a row: 2, 4, 8, 16, 30."""
-    return min(30, 2 ** min(failures, 5))
 
 
 def reset() -> None:
@@ -133,27 +123,33 @@ def _failed_ids(response: dict, action: str) -> set[str]:
 
 
 def create_queues(tools) -> list[str]:
-    """Create every queue of the tools, with redrive to dead-letter queues. Idempotent."""
-    sqs_client = sqs()
+    """Create every queue of the tools, each request and response queue with a redrive
+    policy to its dead-letter queue (DESIGN.md §3). Idempotent; returns the names."""
     created = []
     for tool in tools:
-        dlq_url = sqs_client.create_queue(
-            QueueName=queue_name(tool.dead_letter_queue),
-            Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)},
-        )["QueueUrl"]
-        dlq_arn = sqs_client.get_queue_attributes(
-            QueueUrl=dlq_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        redrive = json.dumps(
-            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-        )
-        sqs_client.create_queue(
-            QueueName=queue_name(tool.request_queue),
-            Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "60"},
-        )
-        sqs_client.create_queue(QueueName=queue_name(tool.response_queue))
-        created += [tool.dead_letter_queue, tool.request_queue, tool.response_queue]
+        for queue, dlq in ((tool.request_queue, tool.request_dlq),
+                           (tool.response_queue, tool.response_dlq)):
+            create_redriven_queue(queue, dlq)
+            created += [dlq, queue]
     return created
+
+
+def create_redriven_queue(name: str, dlq: str) -> None:
+    sqs_client = sqs()
+    dlq_url = sqs_client.create_queue(
+        QueueName=queue_name(dlq),
+        Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)},
+    )["QueueUrl"]
+    dlq_arn = sqs_client.get_queue_attributes(
+        QueueUrl=dlq_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    redrive = json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    )
+    sqs_client.create_queue(
+        QueueName=queue_name(name),
+        Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "60"},
+    )
 
 
 def create_bucket(name: str) -> None:

@@ -2,11 +2,11 @@
 
 import logging
 import os
-import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
+from . import loop, tools
 from .consumer import Consumer
 from .tools import Tool
 
@@ -14,13 +14,20 @@ log = logging.getLogger(__name__)
 
 
 class WorkerCommand(BaseCommand):
+    """A worker of one tool: `tool_name` names it, or, left None, the command's first
+    argument does. Subclasses may add arguments (call super().add_arguments)."""
+
+    tool_name: str | None = None
     tool: Tool
 
     def add_arguments(self, parser):
+        if self.tool_name is None:
+            parser.add_argument("tool", help="Name of the tool to work for, e.g. calc.")
         parser.add_argument("--once", action="store_true",
                             help="Handle what is queued now, then exit.")
         parser.add_argument("--concurrency", type=int, default=1,
-                            help="Jobs handled at once, in threads (default 1).")
+                            help="Jobs handled at once, in threads (default 1); up to 10 "
+                            "more messages wait in hand, so values above 10 help too.")
         parser.add_argument("--visibility-timeout", type=int, default=60,
                             help="Seconds a received message stays hidden from other workers; "
                             "a heartbeat extends it while the job runs (default 60).")
@@ -33,6 +40,10 @@ class WorkerCommand(BaseCommand):
 
     def handle(self, *args, once=False, concurrency=1, visibility_timeout=60, retry_delay=10,
                grace_period=60, **options):
+        try:
+            self.tool = tools.get(options.get("tool") or self.tool_name)
+        except LookupError as error:
+            raise CommandError(str(error)) from None
         try:
             consumer = Consumer(self.tool, concurrency=concurrency,
                                 visibility_timeout=visibility_timeout, retry_delay=retry_delay)
@@ -52,13 +63,11 @@ class WorkerCommand(BaseCommand):
                 timer.start()
             consumer.stop()
 
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         self.stdout.write(f"{self.tool.name} worker {consumer.worker} consuming "
                           f"{self.tool.request_queue} (concurrency {concurrency})")
-        try:
-            handled = consumer.run(once=once)
-        finally:
-            consumer.close()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        with loop.signals_handled(on_signal):
+            try:
+                handled = consumer.run(once=once)
+            finally:
+                consumer.close()
         self.stdout.write(f"{self.tool.name} worker stopped after {handled} messages")

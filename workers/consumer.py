@@ -1,4 +1,13 @@
-"""The generic consumer loop shared by every worker.
+"""The generic consumer loop shared by every worker, pipelined.
+
+The receiving thread keeps up to `concurrency` + PREFETCH messages in hand:
+it receives again as soon as there is room for a batch, while jobs run in a
+pool of `concurrency` threads. Each finished job goes to the outbox, which
+sends replies and deletes requests in micro-batches (up to 10 entries, flushed
+when full, when nothing else is running, or after FLUSH_SECONDS), so a slow job
+never holds another job's reply or delete, nor the next receive. A request is
+deleted only after SQS accepted its reply; a heartbeat extends the visibility
+of every message in hand until its job has finished.
 
 A handler takes a decoded request and a Context and returns the reply's result
 fields; it raises PermanentError for bad input. Anything else it raises is
@@ -6,6 +15,7 @@ taken as transient: the message is left to come back, and the dead-letter
 queue catches what never succeeds.
 """
 
+import itertools
 import logging
 import os
 import socket
@@ -13,19 +23,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.utils.module_loading import import_string
 
-from . import aws, envelope
+from . import aws, envelope, loop
 from .tools import Tool
 
 log = logging.getLogger(__name__)
-
-
-class StopReceiving(BaseException):
-    """Raised by a signal handler to abandon a long poll at once."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,14 @@ class Outcome:
 
 
 MAX_RETRY_DELAY = 900
+# Messages received beyond `concurrency`, waiting for a thread: one receive's worth,
+# so the next receive can go out while every thread is busy.
+PREFETCH = 10
+SQS_BATCH = 10  # SQS's limit of entries per batch call
+# How long a finished job's reply may wait for others to share its batch call: long
+# enough on a busy 2-core machine for a batch of calc jobs to fill it (≈1.3 AWS calls
+# per job rather than 1.4), short beside any job's queueing time.
+FLUSH_SECONDS = 0.05
 
 
 def describe(error: Exception) -> str:
@@ -71,82 +84,146 @@ class Consumer:
         self.tool = tool
         self.handler = handler or import_string(tool.handler)
         self.concurrency = concurrency
+        self.capacity = concurrency + PREFETCH
         self.visibility_timeout = visibility_timeout
         self.retry_delay = retry_delay
-        self._in_hand: dict[str, dict] = {}
         self.worker = worker or worker_name()
         self.stopping = threading.Event()
         self._receiving = False
+        self._closed = False
+        self._keys = itertools.count()
+        # Guards the collections below; notified whenever one of them changes.
+        self._changed = threading.Condition()
+        self._in_hand: dict[str, dict] = {}  # received and not yet settled
+        self._unfinished: set[str] = set()  # in hand, job not finished: the heartbeat's
+        self._unstarted: set[str] = set()  # in hand, waiting for a thread
+        self._outbox: list[tuple[str, Outcome]] = []  # finished, reply and delete to send
+        self._flush_errors: list[Exception] = []
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"{tool.name}-job")
+        self._threads = [
+            threading.Thread(target=target, name=f"{tool.name}-{name}", daemon=True)
+            for name, target in (("outbox", self._send_outbox), ("heartbeat", self._beat))]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Stop receiving; jobs in hand finish. Safe to call from a signal handler."""
         self.stopping.set()
         if self._receiving and threading.current_thread() is threading.main_thread():
-            raise StopReceiving
+            raise loop.StopNow
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join()
 
     def abandon(self) -> int:
-        """Hand every message still in hand back to the queue at once (the grace period ran out)."""
-        receipts = {key: (message["ReceiptHandle"], 0)
-                    for key, message in list(self._in_hand.items())}
-        aws.change_visibility_batch(self.tool.request_queue, receipts)
+        """Hand every unfinished message back to the queue at once (the grace period ran out)."""
+        with self._changed:
+            receipts = {key: (self._in_hand[key]["ReceiptHandle"], 0)
+                        for key in self._unfinished}
+        self._change_visibility(receipts)
         return len(receipts)
 
     def backoff(self, receive_count: int) -> int:
         """Seconds before a transiently failed message comes back: doubling per receive."""
         return min(MAX_RETRY_DELAY, self.retry_delay * 2 ** max(0, receive_count - 1))
 
+    # The receiving side: the loop's step.
+
     def run(self, once: bool = False) -> int:
-        """Consume until stopped (or, with once, until a receive finds nothing)."""
-        handled, failures = 0, 0
-        while not self.stopping.is_set():
-            try:
-                count = self.process_batch(wait_time=1 if once else aws.LONG_POLL_SECONDS)
-            except StopReceiving:
-                break
-            except Exception:
-                # SQS unreachable or refusing (receive, reply or delete): back off, not spin.
-                failures += 1
-                delay = aws.outage_delay(failures)
-                log.exception("%s worker: an SQS call failed, retrying in %ss",
-                              self.tool.name, delay)
-                self.stopping.wait(delay)
-                continue
-            failures = 0
-            handled += count
-            if once and count == 0:
-                break
-        return handled
+        """Consume until stopped (or, with once, until a receive finds nothing); then hand
+        back what has not started, and return once every message in hand is settled."""
+        wait_time = 1 if once else aws.LONG_POLL_SECONDS
+        try:
+            return loop.run(lambda: self.step(wait_time), name=f"{self.tool.name} worker",
+                            stopping=self.stopping, once=once)
+        finally:
+            if self.stopping.is_set():
+                self.hand_back_unstarted()
+            self._wait_until(lambda: not self._in_hand)
+
+    def step(self, wait_time: int = aws.LONG_POLL_SECONDS) -> int:
+        """Wait for room for a batch, then receive one and start its jobs; returns how many
+        messages came. Raises what went wrong sending replies since the last step."""
+        self._raise_flush_error()
+        batch = min(SQS_BATCH, self.capacity)
+        # A signal sets stopping without notifying anyone: look again now and then.
+        while not self._wait_until(lambda: self.capacity - len(self._in_hand) >= batch
+                                   or self.stopping.is_set(), timeout=0.2):
+            pass
+        if self.stopping.is_set():
+            return 0
+        return len(self._receive(wait_time))
 
     def process_batch(self, wait_time: int = aws.LONG_POLL_SECONDS) -> int:
-        """Receive up to 10 requests, handle them, reply, delete. Returns how many were received."""
+        """Receive up to 10 requests and wait until each is settled (handled, replied,
+        deleted). Returns how many were received."""
+        keys = self._receive(wait_time)
+        self._wait_until(lambda: not any(key in self._in_hand for key in keys))
+        self._raise_flush_error()
+        return len(keys)
+
+    def hand_back_unstarted(self) -> int:
+        with self._changed:
+            keys, self._unstarted = list(self._unstarted), set()
+            receipts = {key: (self._in_hand[key]["ReceiptHandle"], 0) for key in keys}
+        try:
+            self._change_visibility(receipts)
+        finally:
+            self._settled(keys)
+        return len(keys)
+
+    def _receive(self, wait_time: int) -> list[str]:
+        room = max(1, min(SQS_BATCH, self.capacity - len(self._in_hand)))
         self._receiving = True
         try:
             messages = aws.receive(self.tool.request_queue, wait_time=wait_time,
-                                   visibility_timeout=self.visibility_timeout)
+                                   visibility_timeout=self.visibility_timeout,
+                                   max_messages=room)
         finally:
             self._receiving = False
-        if not messages:
-            return 0
-        entries = {str(index): message for index, message in enumerate(messages)}
-        with self._heartbeat(entries) as in_hand:
-            self._in_hand = in_hand
-            results = self._pool.map(
-                lambda key: self._handle_in_hand(key, entries[key], in_hand), entries)
-            outcomes = dict(zip(entries, results, strict=True))
-        self._settle(entries, outcomes)
-        return len(messages)
+        keys = [str(next(self._keys)) for _ in messages]
+        with self._changed:
+            for key, message in zip(keys, messages, strict=True):
+                self._in_hand[key] = message
+                self._unfinished.add(key)
+                self._unstarted.add(key)
+        for key, message in zip(keys, messages, strict=True):
+            self._pool.submit(self._work, key, message)
+        return keys
 
-    def _handle_in_hand(self, key: str, message: dict, in_hand: dict) -> Outcome:
+    def _wait_until(self, predicate, timeout: float | None = None) -> bool:
+        # Not self.stopping.wait: that is the loop's back-off alone.
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def _raise_flush_error(self) -> None:
+        with self._changed:
+            errors, self._flush_errors = self._flush_errors, []
+        if errors:
+            raise errors[0]
+
+    # The job side: one thread of the pool per message.
+
+    def _work(self, key: str, message: dict) -> None:
+        with self._changed:
+            if key not in self._unstarted:
+                return  # handed back already
+            self._unstarted.discard(key)
         try:
-            if self.stopping.is_set():
-                return Outcome(visibility=0)
-            return self.handle_message(message)
-        finally:
-            in_hand.pop(key, None)
+            outcome = Outcome(visibility=0) if self.stopping.is_set() else \
+                self.handle_message(message)
+        except Exception:
+            log.exception("%s worker: a job crashed; its message will come back", self.tool.name)
+            outcome = Outcome()
+        with self._changed:
+            self._unfinished.discard(key)
+            self._outbox.append((key, outcome))
+            self._changed.notify_all()
 
     def handle_message(self, message: dict) -> Outcome:
         try:
@@ -183,21 +260,53 @@ class Consumer:
             return Outcome(reply=note, visibility=delay)
         return Outcome(reply=reply, delete=True)
 
-    def _settle(self, entries: dict[str, dict], outcomes: dict[str, Outcome]) -> None:
-        bodies = {}
-        for key, outcome in outcomes.items():
-            if outcome.reply is not None:
-                bodies[key] = self._encode_reply(outcome.reply)
+    # The outbox: replies and deletes in micro-batches, from a thread of its own.
+
+    def _send_outbox(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._outbox or self._closed)
+                if not self._outbox:
+                    return  # closed
+                # Wait a moment for others to share the call, unless nothing else is coming.
+                self._changed.wait_for(
+                    lambda: len(self._outbox) >= SQS_BATCH or not self._unfinished
+                    or self._closed, timeout=FLUSH_SECONDS)
+                batch, self._outbox = self._outbox[:SQS_BATCH], self._outbox[SQS_BATCH:]
+            try:
+                self._settle(batch)
+            except Exception as error:
+                # SQS refused: the requests stay undeleted and come back after their
+                # visibility timeout; the receiving thread backs off.
+                log.exception("%s worker: could not send replies", self.tool.name)
+                with self._changed:
+                    self._flush_errors.append(error)
+            finally:
+                self._settled([key for key, _ in batch])
+
+    def _settle(self, batch: list[tuple[str, Outcome]]) -> None:
+        with self._changed:
+            messages = {key: self._in_hand[key] for key, _ in batch}
+        outcomes = dict(batch)
+        bodies = {key: self._encode_reply(outcome.reply)
+                  for key, outcome in outcomes.items() if outcome.reply is not None}
         unsent = aws.send_batch(self.tool.response_queue, bodies)
         # A request is deleted only once its reply is safely on the response queue.
         aws.delete_batch(self.tool.request_queue, {
-            key: entries[key]["ReceiptHandle"]
+            key: messages[key]["ReceiptHandle"]
             for key, outcome in outcomes.items() if outcome.delete and key not in unsent
         })
         aws.change_visibility_batch(self.tool.request_queue, {
-            key: (entries[key]["ReceiptHandle"], outcome.visibility)
+            key: (messages[key]["ReceiptHandle"], outcome.visibility)
             for key, outcome in outcomes.items() if outcome.visibility is not None
         })
+
+    def _settled(self, keys: list[str]) -> None:
+        with self._changed:
+            for key in keys:
+                self._in_hand.pop(key, None)
+                self._unfinished.discard(key)
+            self._changed.notify_all()
 
     def _encode_reply(self, reply: dict) -> str:
         try:
@@ -208,28 +317,23 @@ class Consumer:
                 reply["job_id"], worker=self.worker, started_at=reply.get("started_at", ""),
                 error=f"the result could not be sent: {error}"))
 
-    @contextmanager
-    def _heartbeat(self, entries: dict[str, dict]):
-        """Keep extending the visibility of the messages in hand until they are handled."""
-        in_hand = dict(entries)
-        done = threading.Event()
+    # The heartbeat: keep every unfinished message hidden while its job waits or runs.
+
+    def _beat(self) -> None:
         interval = max(1.0, self.visibility_timeout / 3)
+        while True:
+            with self._changed:
+                if self._changed.wait_for(lambda: self._closed, timeout=interval):
+                    return
+                receipts = {key: (self._in_hand[key]["ReceiptHandle"], self.visibility_timeout)
+                            for key in self._unfinished}
+            try:
+                self._change_visibility(receipts)
+            except Exception:
+                log.exception("%s worker: heartbeat failed", self.tool.name)
 
-        def beat():
-            while not done.wait(interval):
-                receipts = {key: (message["ReceiptHandle"], self.visibility_timeout)
-                            for key, message in list(in_hand.items())}
-                if not receipts:
-                    continue
-                try:
-                    aws.change_visibility_batch(self.tool.request_queue, receipts)
-                except Exception:
-                    log.exception("%s worker: heartbeat failed", self.tool.name)
-
-        thread = threading.Thread(target=beat, name=f"{self.tool.name}-heartbeat", daemon=True)
-        thread.start()
-        try:
-            yield in_hand
-        finally:
-            done.set()
-            thread.join()
+    def _change_visibility(self, receipts: dict[str, tuple[str, int]]) -> None:
+        items = list(receipts.items())
+        for start in range(0, len(items), SQS_BATCH):
+            aws.change_visibility_batch(self.tool.request_queue,
+                                        dict(items[start:start + SQS_BATCH]))

@@ -1,34 +1,41 @@
-"""The admin's queue dashboard: depth and age of every queue, read from SQS."""
+"""The admin's queue dashboard: depth and age of every queue of every tool, read from SQS."""
 
 import time
 
 from botocore.exceptions import BotoCoreError, ClientError
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
-from . import aws
+from . import aws, tools
 from .models import Status
-from .tools import TOOLS
 
 
-def queue_row(name: str, oldest_epoch: float | None, kind: str) -> dict:
-    row = {"name": aws.queue_name(name), "kind": kind}
+def queue_row(tool, name: str, kind: str) -> dict:
+    row = {"name": aws.queue_name(name), "kind": kind, "tool": tool.label}
     try:
         row.update(aws.queue_counts(name))
     except (BotoCoreError, ClientError) as error:
         row["error"] = str(error)
         return row
-    row["oldest_age"] = round(time.time() - oldest_epoch) if oldest_epoch else None
+    oldest = oldest_epoch(tool, name)
+    row["oldest_age"] = round(time.time() - oldest) if oldest else None
     return row
+
+
+def oldest_epoch(tool, name: str) -> float | None:
+    if name == tool.request_queue:
+        return oldest_waiting(tool)
+    if name == tool.response_queue:
+        # Peeking would count towards its redrive limit, and SQS offers no age of its own.
+        return None
+    return peek_oldest(name)  # dead-letter queues have no redrive policy
 
 
 def oldest_waiting(tool) -> float | None:
     # Peeking a request queue would count towards its redrive limit, so its oldest
     # message is the oldest job still waiting for a worker.
-    model = apps.get_model(tool.model)
-    job = model.objects.filter(status=Status.QUEUED, sent_at__isnull=False).order_by(
+    job = tool.model.objects.filter(status=Status.QUEUED, sent_at__isnull=False).order_by(
         "sent_at").first()
     return job.sent_at.timestamp() if job else None
 
@@ -42,11 +49,7 @@ def peek_oldest(name: str) -> float | None:
 
 @staff_member_required
 def queues(request):
-    rows = []
-    for tool in TOOLS:
-        rows.append(queue_row(tool.request_queue, oldest_waiting(tool), "requests"))
-        rows.append(queue_row(tool.response_queue, peek_oldest(tool.response_queue), "replies"))
-        rows.append(queue_row(tool.dead_letter_queue, peek_oldest(tool.dead_letter_queue),
-                              "dead letters"))
+    rows = [queue_row(tool, name, kind) for tool in tools.installed()
+            for name, kind in tool.queues()]
     context = {**admin.site.each_context(request), "title": "Queues", "rows": rows}
     return render(request, "admin/queues.html", context)

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import aws, envelope
+from .tools import ToolOfApp
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +21,10 @@ class Status(models.TextChoices):
 
 
 class Job(models.Model):
-    """One submitted job. Subclasses set `tool` and say what their request and result are."""
+    """One submitted job. Subclasses say what their request and result are; their app
+    declares the tool (workers.tools.ToolConfig)."""
 
-    tool = None  # a workers.tools.Tool
+    tool = ToolOfApp()  # the Tool its app declares
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
@@ -32,12 +34,12 @@ class Job(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True,
                                    help_text="When the request last reached the queue.")
-    attempts = models.PositiveIntegerField(default=0, help_text="How often the request was sent.")
+    sends = models.PositiveIntegerField(default=0, help_text="How often the request was sent.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True, help_text="Why the job failed.")
-    tries = models.PositiveIntegerField(
+    retries = models.PositiveIntegerField(
         default=0, help_text="Worker attempts that failed transiently and were retried.")
     last_error = models.TextField(blank=True, help_text="The last transient error reported.")
 
@@ -87,12 +89,12 @@ class Job(models.Model):
             log.exception("could not send %s", self)
             return False
         type(self).objects.filter(pk=self.pk).update(sent_at=timezone.now(),
-                                                     attempts=F("attempts") + 1)
+                                                     sends=F("sends") + 1)
         return True
 
     def apply_reply(self, reply: dict) -> bool:
         """Record a reply. The first terminal one wins; returns whether this one changed the row."""
-        if reply["status"] == "retrying":
+        if reply["status"] in envelope.PROGRESS_STATUSES:  # "retrying"
             return self.note_retry(reply)
         if reply["status"] == Status.DONE:
             fields = self.fields_from_reply(reply)
@@ -112,7 +114,7 @@ class Job(models.Model):
         attempt = reply.get("attempt")
         updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
             last_error=reply["error"][:2000],
-            tries=attempt if isinstance(attempt, int) and attempt > 0 else F("tries") + 1,
+            retries=attempt if isinstance(attempt, int) and attempt > 0 else F("retries") + 1,
             worker=str(reply.get("worker", ""))[:255],
         )
         return bool(updated)
@@ -124,9 +126,9 @@ class Job(models.Model):
         return bool(updated)
 
     def requeue(self) -> bool:
-        """Run the job again (say, after a bug fix); `attempts` keeps counting the sends."""
+        """Run the job again (say, after a bug fix); `sends` keeps counting."""
         type(self).objects.filter(pk=self.pk).update(
-            status=Status.QUEUED, error="", last_error="", tries=0, started_at=None,
+            status=Status.QUEUED, error="", last_error="", retries=0, started_at=None,
             finished_at=None, worker="")
         self.refresh_from_db()
         return self.send()
@@ -139,5 +141,5 @@ class Job(models.Model):
         if self.sent_at is None:
             return "waiting to be sent to the queue"
         if self.last_error:
-            return f"attempt {self.tries} hit a temporary error ({self.last_error}); retrying"
+            return f"attempt {self.retries} hit a temporary error ({self.last_error}); retrying"
         return "waiting for a worker"

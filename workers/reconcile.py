@@ -2,8 +2,6 @@
 
 import logging
 
-from django.apps import apps
-
 from . import aws, envelope
 from .tools import Tool
 
@@ -39,7 +37,7 @@ def drain(queue: str, apply, *, wait_time: int = 0, max_batches: int | None = No
 
 
 def find_job(tool: Tool, job_id: str, what: str):
-    job = apps.get_model(tool.model).objects.filter(pk=job_id).first()
+    job = tool.model.objects.filter(pk=job_id).first()
     if job is None:
         log.warning("%s: dropping %s for unknown job %s", tool.name, what, job_id)
     return job
@@ -70,7 +68,7 @@ def apply_message(tool: Tool, body: str) -> bool | None:
 
 def drain_dead_letters(tool: Tool, *, max_batches: int | None = None) -> int:
     """Fail the jobs whose requests SQS gave up on; return how many jobs this failed."""
-    return drain(tool.dead_letter_queue, lambda message: fail_dead_letter(tool, message),
+    return drain(tool.request_dlq, lambda message: fail_dead_letter(tool, message),
                  max_batches=max_batches)
 
 
@@ -86,7 +84,7 @@ def fail_dead_letter(tool: Tool, message: dict) -> bool | None:
     job = find_job(tool, request["job_id"], "a dead letter")
     if job is None:
         return False
-    attempts = max(job.tries, aws.MAX_RECEIVE_COUNT)
+    attempts = max(job.retries, aws.MAX_RECEIVE_COUNT)
     reason = job.last_error or "no worker could handle it"
     try:
         failed = job.mark_failed(f"gave up after {attempts} attempts: {reason}")

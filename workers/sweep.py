@@ -3,7 +3,6 @@
 import logging
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 
@@ -18,7 +17,7 @@ BATCH = 100
 def sweep(tool: Tool, now=None) -> dict[str, int]:
     """Re-send or time out the tool's overdue queued jobs. Workers are idempotent, so a
     re-send of a job whose request still exists only costs a second run."""
-    model = apps.get_model(tool.model)
+    model = tool.model
     now = now or timezone.now()
     resend_after = timedelta(seconds=settings.CLOUDSITE_RESEND_SECONDS)
     counts = {"sent": 0, "resent": 0, "timed_out": 0}
@@ -34,9 +33,9 @@ def sweep(tool: Tool, now=None) -> dict[str, int]:
             counts["sent"] += 1
 
     for job in queued.filter(sent_at__lt=now - resend_after)[:BATCH]:
-        if job.attempts >= settings.CLOUDSITE_MAX_SENDS:
+        if job.sends >= settings.CLOUDSITE_MAX_SENDS:
             counts["timed_out"] += job.mark_failed(
-                f"timed out: no reply after {job.attempts} sends")
+                f"timed out: no reply after {job.sends} sends")
         elif job.send():
             counts["resent"] += 1
             log.warning("%s job %s: no reply for %s; sent again", tool.name, job.id, resend_after)

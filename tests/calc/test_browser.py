@@ -3,7 +3,9 @@
 import pytest
 
 from tests.browser import worker_thread
-from workers.tools import CALC
+from workers import tools
+
+CALC = tools.get("calc")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

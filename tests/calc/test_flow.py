@@ -7,8 +7,10 @@ from django.urls import reverse
 
 from calc.models import CalcJob
 from tests.conftest import BUCKET, queue_depth
+from workers import tools
 from workers.reconcile import reconcile
-from workers.tools import CALC
+
+CALC = tools.get("calc")
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def test_a_job_goes_from_form_to_figures(client, s3_bucket, calc_consumer,
     assert location == f"/calc/jobs/{job.id}/"
     assert job.status == "queued" and job.numbers == [4, 8, 15, 16, 23, 42]
     job.refresh_from_db()
-    assert job.sent_at is not None and job.attempts == 1
+    assert job.sent_at is not None and job.sends == 1
 
     assert calc_consumer.process_batch(wait_time=0) == 1
     assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}
@@ -96,7 +98,7 @@ def test_a_failed_send_still_gives_a_job_page(client, settings,
     try:
         job, location = submit(client, django_capture_on_commit_callbacks, "1 2 3")
         job.refresh_from_db()
-        assert job.sent_at is None and job.attempts == 0
+        assert job.sent_at is None and job.sends == 0
         assert "waiting to be sent" in client.get(location).content.decode()
         assert client.get(reverse("calc:status", args=[job.id])).json()["note"] == (
             "waiting to be sent to the queue")
@@ -111,5 +113,5 @@ def test_reconcile_applies_each_reply_once(client, sqs_queues, calc_consumer,
     assert calc_consumer.process_batch(wait_time=0) == 2
     assert reconcile(CALC) == 1  # two replies, one applied
     job.refresh_from_db()
-    assert job.status == "done" and job.result["mean"] == 5.5 and job.attempts == 2
+    assert job.status == "done" and job.result["mean"] == 5.5 and job.sends == 2
     assert queue_depth(CALC.response_queue) == {"visible": 0, "in_flight": 0}

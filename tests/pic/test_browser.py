@@ -4,7 +4,9 @@ import pytest
 
 from tests.browser import worker_thread
 from tests.pic.conftest import encode
-from workers.tools import PIC
+from workers import tools
+
+PIC = tools.get("pic")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,9 +13,10 @@ from PIL import Image
 from pic.models import PicJob
 from tests.conftest import BUCKET, queue_depth
 from tests.pic.conftest import encode
-from workers import aws
+from workers import aws, tools
 from workers.consumer import Consumer
-from workers.tools import PIC
+
+PIC = tools.get("pic")
 
 pytestmark = pytest.mark.django_db
 

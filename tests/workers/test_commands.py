@@ -1,9 +1,11 @@
 import json
 import os
+import queue
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from io import StringIO
@@ -12,11 +14,13 @@ from pathlib import Path
 import boto3
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from calc.models import CalcJob
 from tests.conftest import queue_depth
-from workers import aws
-from workers.tools import CALC
+from workers import aws, tools
+
+CALC = tools.get("calc")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +31,29 @@ def worker_env(endpoint: str, prefix: str, **extra) -> dict:
            # The worker needs no database: point it at one that cannot exist.
            "DATABASE_URL": "sqlite:////nonexistent/never.sqlite3", **extra}
     return env
+
+
+def wait_for_line(stream, text: str, timeout: float) -> bool:
+    """Whether a line containing text arrives on stream within timeout seconds."""
+    lines = queue.Queue()
+
+    def read():
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return False
+        if line is None:
+            return False
+        if text in line:
+            return True
+    return False
 
 
 def manage(*args, env, timeout=60):
@@ -88,16 +115,96 @@ def test_run_calc_worker_once_as_a_real_process(server_queues, settings, tmp_pat
 
 @pytest.mark.server
 def test_a_worker_stops_on_sigterm_during_its_long_poll(server_queues, settings):
-    env = worker_env(server_queues, settings.CLOUDSITE_QUEUE_PREFIX)
+    # Unbuffered, or the line waited for could sit in the child's buffer for ever.
+    env = worker_env(server_queues, settings.CLOUDSITE_QUEUE_PREFIX, PYTHONUNBUFFERED="1")
     process = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "run_calc_worker"],
-                               env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
     try:
-        for line in process.stdout:
-            if "consuming" in line:
-                break
+        assert wait_for_line(process.stdout, "consuming", timeout=60)
         time.sleep(0.5)  # inside a 20 s long poll now
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:
         process.kill()
+
+
+def stop_on_first_step(monkeypatch):
+    """Make reconcile_replies' step raise SIGINT at itself once, as Ctrl-C would."""
+    from workers.management.commands import reconcile_replies
+
+    steps = []
+    real_step = reconcile_replies.Command.step
+
+    def step(self):
+        steps.append(signal.getsignal(signal.SIGINT))
+        os.kill(os.getpid(), signal.SIGINT)  # delivered to this (the main) thread at once
+        return real_step(self)
+
+    monkeypatch.setattr(reconcile_replies.Command, "step", step)
+    return steps
+
+
+@pytest.mark.django_db
+def test_reconcile_replies_stops_on_a_signal_and_restores_the_handlers(sqs_queues, monkeypatch):
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    steps = stop_on_first_step(monkeypatch)
+    out = StringIO()
+    call_command("reconcile_replies", "--wait-time", "0", stdout=out)  # no --once: a signal ends it
+    assert len(steps) == 1 and steps[0] is not before[signal.SIGINT]
+    assert "reconciler stopped after 0 changes" in out.getvalue()
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C stops pytest again
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+
+
+@pytest.mark.django_db
+def test_reconcile_replies_once_runs_steps_until_one_does_nothing(sqs_queues, monkeypatch):
+    from workers.management.commands import reconcile_replies
+
+    results = iter([3, 1, 0, 5])
+    monkeypatch.setattr(reconcile_replies.Command, "step", lambda self: next(results))
+    out = StringIO()
+    call_command("reconcile_replies", "--once", stdout=out)
+    assert "reconciler stopped after 4 changes" in out.getvalue()
+    assert next(results) == 5
+
+
+@pytest.mark.django_db
+def test_a_failing_reconcile_step_is_logged_with_its_traceback(sqs_queues, monkeypatch, caplog):
+    from workers import loop
+    from workers.management.commands import reconcile_replies
+
+    calls = []
+
+    def step(self):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("SQS is unreachable")
+        return 0
+
+    monkeypatch.setattr(reconcile_replies.Command, "step", step)
+    monkeypatch.setattr(loop, "outage_delay", lambda failures: 0)
+    call_command("reconcile_replies", "--once", stdout=StringIO())
+    [record] = [r for r in caplog.records if r.name == "workers.loop"]
+    assert record.exc_info and "SQS is unreachable" in str(record.exc_info[1])
+    assert len(calls) == 2
+
+
+def test_a_worker_command_run_in_process_restores_the_signal_handlers(sqs_queues):
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    aws.send(CALC.request_queue, json.dumps(
+        {"version": 1, "job_id": str(uuid.uuid4()), "numbers": [1, 2]}))
+    out = StringIO()
+    call_command("run_calc_worker", "--once", stdout=out)
+    assert "stopped after 1 messages" in out.getvalue()
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_run_worker_names_its_tool_and_refuses_an_unknown_one(sqs_queues):
+    out = StringIO()
+    call_command("run_worker", "pic", "--once", stdout=out)
+    assert "pic worker" in out.getvalue() and "consuming cloudpic-inbox" in out.getvalue()
+    with pytest.raises(CommandError, match="no installed tool named 'nope'"):
+        call_command("run_worker", "nope", "--once", stdout=StringIO())

@@ -6,9 +6,10 @@ import uuid
 import pytest
 
 from tests.conftest import queue_depth
-from workers import aws, envelope
+from workers import aws, envelope, tools
 from workers.consumer import Consumer
-from workers.tools import CALC
+
+CALC = tools.get("calc")
 
 
 def send_raw(body: str) -> None:
@@ -65,9 +66,9 @@ def test_an_undecodable_body_reaches_the_dead_letter_queue_after_five_receives(c
             pass
     # The next receive after the fifth moves it to the dead-letter queue instead.
     deadline = time.monotonic() + 5
-    while queue_depth(CALC.dead_letter_queue)["visible"] == 0 and time.monotonic() < deadline:
+    while queue_depth(CALC.request_dlq)["visible"] == 0 and time.monotonic() < deadline:
         assert calc_consumer.process_batch(wait_time=1) == 0
-    [dead] = aws.receive(CALC.dead_letter_queue, wait_time=0)
+    [dead] = aws.receive(CALC.request_dlq, wait_time=0)
     assert dead["Body"] == "garbage"
 
 
@@ -180,3 +181,22 @@ def test_a_reply_too_large_to_send_becomes_a_failed_reply(sqs_queues):
     [reply] = replies()
     assert reply["status"] == "failed" and "could not be sent" in reply["error"]
     consumer.close()
+
+
+def test_the_heartbeat_also_hides_messages_waiting_for_a_thread(sqs_queues):
+    seen = []
+
+    def slow(message, context):
+        if not seen:
+            time.sleep(2.5)  # longer than the 1 s visibility timeout, one thread only
+            seen.append(queue_depth(CALC.request_queue))
+        return {}
+
+    consumer = Consumer(CALC, slow, concurrency=1, visibility_timeout=1, worker="w")
+    for _ in range(2):
+        send_raw(json.dumps(request()))
+    assert consumer.process_batch(wait_time=0) == 2
+    consumer.close()
+    # The second message, received with the first and waiting for the thread, stayed hidden.
+    assert seen == [{"visible": 0, "in_flight": 2}]
+    assert len({reply["job_id"] for reply in replies()}) == 2

@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -23,10 +24,11 @@ from django.core.management import call_command
 from calc.models import CalcJob
 from tests.conftest import queue_depth
 from tests.workers.proxy import Proxy
-from workers import aws, envelope
+from workers import aws, envelope, tools
 from workers.consumer import Consumer
 from workers.reconcile import drain_dead_letters, reconcile
-from workers.tools import CALC
+
+CALC = tools.get("calc")
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db]
 
@@ -248,7 +250,7 @@ def test_an_s3_outage_loses_nothing_and_fakes_nothing(bucket, settings, applied)
     try:
         run_until(lambda: False, timeout=4)
         done_during_outage = count("done")
-        tries_during_outage = sum(CalcJob.objects.values_list("tries", flat=True))
+        tries_during_outage = sum(CalcJob.objects.values_list("retries", flat=True))
         proxy.cut.clear()
         assert run_until(lambda: count("done") + count("failed") == 30, timeout=90)
         worker.send_signal(signal.SIGTERM)
@@ -277,10 +279,10 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(server_queues, settings,
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
     job.refresh_from_db()
-    report("poison message", 1, applied, **{"worker attempts": job.tries})
+    report("poison message", 1, applied, **{"worker attempts": job.retries})
     assert job.error == ("gave up after 5 attempts: "
                          "ConnectionError: injected fault: this job always fails")
-    assert queue_depth(CALC.dead_letter_queue) == {"visible": 0, "in_flight": 0}
+    assert queue_depth(CALC.request_dlq) == {"visible": 0, "in_flight": 0}
 
 
 def test_bad_messages_fail_their_jobs_and_the_worker_goes_on(server_queues, settings, applied):
@@ -403,3 +405,38 @@ def test_boto3_is_in_standard_retry_mode():
     config = aws.client_config()
     assert config.retries == {"mode": "standard", "max_attempts": 5}
     assert config.read_timeout > aws.LONG_POLL_SECONDS
+
+
+def test_a_slow_job_does_not_hold_the_replies_of_its_batch(server_queues):
+    slow_id = str(uuid.uuid4())
+    ids = [slow_id] + [str(uuid.uuid4()) for _ in range(9)]
+    started = {}
+
+    def handler(message, context):
+        started[context.job_id] = time.monotonic()
+        if context.job_id == slow_id:
+            time.sleep(3)
+        return {"result": {"n": len(message["numbers"])}}
+
+    aws.send_batch(CALC.request_queue, {
+        str(i): json.dumps({"version": 1, "job_id": job_id, "numbers": [i]})
+        for i, job_id in enumerate(ids)})
+    consumer = Consumer(CALC, handler, concurrency=10, visibility_timeout=30, worker="w")
+    thread = threading.Thread(target=consumer.run, kwargs={"once": True}, daemon=True)
+    thread.start()
+    arrived = {}
+    deadline = time.monotonic() + 30
+    while len(arrived) < 10 and time.monotonic() < deadline:
+        for message in aws.receive(CALC.response_queue, wait_time=0):
+            arrived.setdefault(json.loads(message["Body"])["job_id"], time.monotonic())
+        time.sleep(0.01)
+    thread.join(timeout=30)
+    consumer.close()
+    waits = {job_id: arrived[job_id] - started[job_id] for job_id in arrived}
+    fast = sorted(round(waits[job_id], 3) for job_id in ids[1:] if job_id in waits)
+    print(f"\n[fault] one 3 s job in a batch of 10: the other nine replied after {fast} s, "
+          f"the slow one after {waits.get(slow_id, 0):.2f} s")
+    assert len(arrived) == 10 and not thread.is_alive()
+    assert len(fast) == 9 and max(fast) < 0.5
+    assert waits[slow_id] >= 3
+    assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}

@@ -5,9 +5,10 @@ import pytest
 
 from calc.models import CalcJob
 from tests.conftest import queue_depth
-from workers import aws, envelope
+from workers import aws, envelope, tools
 from workers.reconcile import apply_message, reconcile
-from workers.tools import CALC
+
+CALC = tools.get("calc")
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,37 @@ def test_reconcile_keeps_a_reply_it_could_not_record(sqs_queues, job, monkeypatc
     aws.send(CALC.response_queue, done(job.id))
     assert reconcile(CALC) == 0
     assert queue_depth(CALC.response_queue) == {"visible": 0, "in_flight": 1}
+
+
+def test_a_reply_that_fails_to_apply_five_times_lands_in_the_response_dlq(sqs_queues, job,
+                                                                          monkeypatch):
+    tries = []
+
+    def database_down(self, reply):
+        tries.append(reply["job_id"])
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(CalcJob, "apply_reply", database_down)
+    # Every reply comes back at once instead of after the visibility timeout.
+    aws.sqs().set_queue_attributes(QueueUrl=aws.queue_url(CALC.response_queue),
+                                   Attributes={"VisibilityTimeout": "0"})
+    aws.send(CALC.response_queue, done(job.id))
+    for _ in range(10):
+        assert reconcile(CALC) == 0
+        if queue_depth(CALC.response_dlq)["visible"]:
+            break
+    assert tries == [str(job.id)] * aws.MAX_RECEIVE_COUNT
+    assert queue_depth(CALC.response_queue) == {"visible": 0, "in_flight": 0}
+    [dead] = aws.receive(CALC.response_dlq, wait_time=0)
+    assert json.loads(dead["Body"])["job_id"] == str(job.id)
+    job.refresh_from_db()
+    assert job.status == "queued"
+
+
+def test_setup_aws_gives_response_queues_a_redrive_policy(sqs_queues):
+    for tool in tools.installed():
+        attributes = aws.sqs().get_queue_attributes(
+            QueueUrl=aws.queue_url(tool.response_queue), AttributeNames=["RedrivePolicy"])
+        policy = json.loads(attributes["Attributes"]["RedrivePolicy"])
+        assert int(policy["maxReceiveCount"]) == aws.MAX_RECEIVE_COUNT
+        assert policy["deadLetterTargetArn"].endswith(":" + tool.response_dlq)

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from calc.models import CalcJob
 from tests.conftest import queue_depth
-from workers import aws, envelope
+from workers import aws, envelope, tools
 from workers.reconcile import apply_message, drain_dead_letters
 from workers.sweep import sweep
-from workers.tools import CALC
+
+CALC = tools.get("calc")
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +23,11 @@ def make_job(**fields):
 
 
 def test_a_progress_reply_is_recorded_and_shown(client, sqs_queues):
-    job = make_job(sent_at=timezone.now(), attempts=1)
+    job = make_job(sent_at=timezone.now(), sends=1)
     note = envelope.progress(str(job.id), worker="w", error="ClientError: SlowDown", attempt=2)
     assert apply_message(CALC, json.dumps(note)) is True
     job.refresh_from_db()
-    assert (job.status, job.tries, job.last_error) == ("queued", 2, "ClientError: SlowDown")
+    assert (job.status, job.retries, job.last_error) == ("queued", 2, "ClientError: SlowDown")
     assert job.progress_note == ("attempt 2 hit a temporary error (ClientError: SlowDown); "
                                  "retrying")
 
@@ -36,23 +37,23 @@ def test_a_progress_reply_after_the_end_changes_nothing(sqs_queues):
     note = envelope.progress(str(job.id), worker="w", error="late", attempt=3)
     assert apply_message(CALC, json.dumps(note)) is False
     job.refresh_from_db()
-    assert job.last_error == "" and job.tries == 0
+    assert job.last_error == "" and job.retries == 0
 
 
 def test_a_dead_letter_fails_its_job_with_the_last_error(sqs_queues):
-    job = make_job(sent_at=timezone.now(), attempts=1, tries=5, last_error="OSError: S3 down")
-    aws.send(CALC.dead_letter_queue, job.request_body())
-    aws.send(CALC.dead_letter_queue, "not even json")
+    job = make_job(sent_at=timezone.now(), sends=1, retries=5, last_error="OSError: S3 down")
+    aws.send(CALC.request_dlq, job.request_body())
+    aws.send(CALC.request_dlq, "not even json")
     assert drain_dead_letters(CALC) == 1
     job.refresh_from_db()
     assert job.status == "failed"
     assert job.error == "gave up after 5 attempts: OSError: S3 down"
-    assert queue_depth(CALC.dead_letter_queue) == {"visible": 0, "in_flight": 0}
+    assert queue_depth(CALC.request_dlq) == {"visible": 0, "in_flight": 0}
 
 
 def test_a_dead_letter_for_a_finished_job_changes_nothing(sqs_queues):
     job = make_job(status="done", result={"count": 2})
-    aws.send(CALC.dead_letter_queue, job.request_body())
+    aws.send(CALC.request_dlq, job.request_body())
     assert drain_dead_letters(CALC) == 0
     job.refresh_from_db()
     assert job.status == "done"
@@ -63,22 +64,22 @@ def test_the_sweeper_sends_what_was_never_sent(sqs_queues, settings):
     fresh = make_job()
     assert sweep(CALC) == {"sent": 1, "resent": 0, "timed_out": 0}
     old.refresh_from_db(), fresh.refresh_from_db()
-    assert old.attempts == 1 and old.sent_at is not None and fresh.sent_at is None
+    assert old.sends == 1 and old.sent_at is not None and fresh.sent_at is None
     assert queue_depth(CALC.request_queue)["visible"] == 1
 
 
 def test_the_sweeper_resends_then_times_out(sqs_queues, settings):
     settings.CLOUDSITE_RESEND_SECONDS, settings.CLOUDSITE_MAX_SENDS = 600, 3
     long_ago = timezone.now() - timedelta(seconds=601)
-    waiting = make_job(sent_at=long_ago, attempts=1)
-    hopeless = make_job(sent_at=long_ago, attempts=3)
-    recent = make_job(sent_at=timezone.now(), attempts=1)
+    waiting = make_job(sent_at=long_ago, sends=1)
+    hopeless = make_job(sent_at=long_ago, sends=3)
+    recent = make_job(sent_at=timezone.now(), sends=1)
     assert sweep(CALC) == {"sent": 0, "resent": 1, "timed_out": 1}
     for job in (waiting, hopeless, recent):
         job.refresh_from_db()
-    assert waiting.attempts == 2 and waiting.status == "queued"
+    assert waiting.sends == 2 and waiting.status == "queued"
     assert hopeless.status == "failed" and hopeless.error == "timed out: no reply after 3 sends"
-    assert recent.attempts == 1
+    assert recent.sends == 1
 
 
 def test_the_sweeper_gives_up_on_a_job_it_never_could_send(sqs_queues, settings):
@@ -90,20 +91,20 @@ def test_the_sweeper_gives_up_on_a_job_it_never_could_send(sqs_queues, settings)
 
 
 def test_requeue_sends_again_and_keeps_the_count(admin_client, sqs_queues):
-    job = make_job(status="failed", error="bug", sent_at=timezone.now(), attempts=1)
+    job = make_job(status="failed", error="bug", sent_at=timezone.now(), sends=1)
     response = admin_client.post(reverse("admin:calc_calcjob_changelist"),
                                  {"action": "requeue", "_selected_action": [str(job.id)]},
                                  follow=True)
     assert "Requeued 1 jobs." in response.content.decode()
     job.refresh_from_db()
-    assert (job.status, job.error, job.attempts) == ("queued", "", 2)
+    assert (job.status, job.error, job.sends) == ("queued", "", 2)
     assert queue_depth(CALC.request_queue)["visible"] == 1
 
 
 def test_the_queue_dashboard_reads_sqs(admin_client, sqs_queues):
-    make_job(sent_at=timezone.now() - timedelta(seconds=42), attempts=1)
+    make_job(sent_at=timezone.now() - timedelta(seconds=42), sends=1)
     aws.send(CALC.request_queue, "x")
-    aws.send(CALC.dead_letter_queue, "y")
+    aws.send(CALC.request_dlq, "y")
     page = admin_client.get(reverse("admin-queues"))
     rows = {row["name"]: row for row in page.context["rows"]}
     assert rows["cloudcal-requests"]["visible"] == 1
@@ -112,7 +113,7 @@ def test_the_queue_dashboard_reads_sqs(admin_client, sqs_queues):
     assert rows["cloudcal-requests-dlq"]["oldest_age"] is not None
     assert rows["cloudpic-inbox"]["visible"] == 0
     # Peeking left the dead letter visible.
-    assert queue_depth(CALC.dead_letter_queue)["visible"] == 1
+    assert queue_depth(CALC.request_dlq)["visible"] == 1
 
 
 def test_the_dashboard_is_for_staff_only(client):

@@ -7,12 +7,10 @@ import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
-from workers import aws
-
-CHILDREN = ["run_calc_worker", "run_pic_worker", "reconcile_replies"]
+from workers import aws, tools
 
 
 def interrupt(signum, frame):
@@ -48,7 +46,7 @@ class Command(BaseCommand):
         call_command("setup_aws", stdout=self.stdout)
         self.ensure_admin()
 
-        children = [self.start_child(name) for name in CHILDREN]
+        children = [self.start_child(*argv) for argv in self.children()]
         # runserver stops on KeyboardInterrupt; SIGTERM takes the same path, and so does
         # SIGINT even where a shell started us with it ignored.
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -90,10 +88,19 @@ class Command(BaseCommand):
             f"Created the admin account: user 'admin', password '{password}' "
             "(shown this once; change it with manage.py changepassword admin)"))
 
-    def start_child(self, name: str) -> subprocess.Popen:
+    @staticmethod
+    def children() -> list[list[str]]:
+        """One worker per installed tool (its own run_<name>_worker if it has one), then
+        the reconciler."""
+        commands = get_commands()
+        workers = [[f"run_{tool.name}_worker"] if f"run_{tool.name}_worker" in commands
+                   else ["run_worker", tool.name] for tool in tools.installed()]
+        return [*workers, ["reconcile_replies"]]
+
+    def start_child(self, *argv: str) -> subprocess.Popen:
         manage = os.path.join(settings.BASE_DIR, "manage.py")
         # A session of its own: Ctrl-C reaches only runlocal, which stops children in order.
-        return subprocess.Popen([sys.executable, manage, name], start_new_session=True)
+        return subprocess.Popen([sys.executable, manage, *argv], start_new_session=True)
 
     def stop_children(self, children: list[subprocess.Popen]) -> None:
         for child in children:

@@ -2,16 +2,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workers import aws
-from workers.tools import TOOLS
+from workers import aws, tools
 
 
 class Command(BaseCommand):
-    help = "Create the queues (with dead-letter queues) and the bucket, if missing."
+    help = ("Create the queues of every installed tool (with dead-letter queues) and the "
+            "bucket, if missing.")
 
     def handle(self, *args, **options):
         try:
-            for name in aws.create_queues(TOOLS):
+            for name in aws.create_queues(tools.installed()):
                 self.stdout.write(f"queue {aws.queue_name(name)}: ready")
             if settings.CLOUDSITE_BUCKET:
                 aws.create_bucket(settings.CLOUDSITE_BUCKET)
