@@ -40,7 +40,6 @@ from PIL import Image  # noqa: E402
 
 from bench.harness import Emulator, Feed, Queues, start_worker, stop_worker, worker_env  # noqa: E402
 from bench.proxy import DelayProxy  # noqa: E402
-from workers.tools import CALC, PIC  # noqa: E402
 
 BUCKET = "cloudsite-bench"
 DEPTH = 40
@@ -94,7 +93,7 @@ def wait_for(condition, timeout: float, worker, what: str) -> None:
 
 def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: int,
                  seconds: float) -> Figures:
-    queues = Queues(emulator, CALC, BUCKET)
+    queues = Queues(emulator, "calc", BUCKET)
     worker = start_worker(kind, "calc", worker_env(proxy.url, queues), concurrency)
     feed = Feed(queues, calc_body, depth=DEPTH).start()
     try:
@@ -112,7 +111,7 @@ def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: 
 
 
 def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: int) -> Figures:
-    queues = Queues(emulator, PIC, BUCKET)
+    queues = Queues(emulator, "pic", BUCKET)
     worker = start_worker("cloudsite", "pic", worker_env(proxy.url, queues), concurrency)
     warm = Feed(queues, lambda n: pic_body(1), depth=1, limit=1).start()
     try:

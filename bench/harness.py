@@ -23,6 +23,9 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = ("done", "failed")
+# DESIGN.md §3: the queues a worker of each tool reads and writes.
+QUEUES = {"calc": ("cloudcal-requests", "cloudcal-responses"),
+          "pic": ("cloudpic-inbox", "cloudpic-outbox")}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -72,15 +75,15 @@ class Emulator:
 class Queues:
     """One tool's request and response queues and a bucket, under a fresh prefix."""
 
-    def __init__(self, emulator: Emulator, tool, bucket: str):
-        self.tool = tool
+    def __init__(self, emulator: Emulator, tool_name: str, bucket: str):
+        request_queue, response_queue = QUEUES[tool_name]
         self.prefix = f"b{uuid.uuid4().hex[:8]}-"
         self.sqs = emulator.client("sqs")
         self.request_url = self.sqs.create_queue(
-            QueueName=self.prefix + tool.request_queue,
+            QueueName=self.prefix + request_queue,
             Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
         self.response_url = self.sqs.create_queue(
-            QueueName=self.prefix + tool.response_queue)["QueueUrl"]
+            QueueName=self.prefix + response_queue)["QueueUrl"]
         self.bucket = bucket
 
 

@@ -32,8 +32,6 @@ if str(ROOT) not in sys.path:
 
 from bench.harness import CREDENTIALS, Emulator, free_port  # noqa: E402
 
-# What runlocal starts besides the site (workers/management/commands/runlocal.py).
-CHILDREN = ["run_calc_worker", "run_pic_worker", "reconcile_replies"]
 SETTLE_SECONDS = 60  # how long jobs still in flight may take after the users stop
 
 
@@ -125,8 +123,14 @@ def main() -> int:
         for command in (["migrate", "--verbosity", "0"], ["setup_aws"]):
             subprocess.run([sys.executable, "manage.py", *command], env=env, cwd=ROOT,
                            check=True, stdout=subprocess.DEVNULL)
-        processes += [start([sys.executable, "manage.py", name], env, workdir, name)
-                      for name in CHILDREN]
+        import django
+
+        django.setup()
+        from workers.management.commands.runlocal import Command as RunLocal
+
+        # What runlocal starts besides the site: a worker per tool and the reconciler.
+        processes += [start([sys.executable, "manage.py", *argv], env, workdir, "-".join(argv))
+                      for argv in RunLocal.children()]
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         processes.append(start([sys.executable, "-m", "gunicorn", "cloudsite.wsgi",
@@ -150,9 +154,6 @@ def main() -> int:
             raise SystemExit(f"Locust wrote no statistics; see {workdir / 'locust.log'}")
         report(read_stats(stats))
 
-        import django
-
-        django.setup()
         deadline = time.monotonic() + SETTLE_SECONDS
         while unfinished(counts := job_counts()) and time.monotonic() < deadline:
             time.sleep(1)

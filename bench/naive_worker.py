@@ -52,9 +52,9 @@ def main(tool_name: str) -> None:
     django.setup()
     from django.utils.module_loading import import_string
 
-    from workers.tools import TOOLS
+    from workers import tools
 
-    tool = next(t for t in TOOLS if t.name == tool_name)
+    tool = tools.get(tool_name)
     handler = import_string(tool.handler)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())

@@ -15,7 +15,9 @@ from bench.proxy import DelayProxy, action_of
 from calc.handler import handle as calc_handle
 from tests.conftest import queue_depth
 from workers import aws, envelope
-from workers.tools import CALC
+from workers.tools import get as get_tool
+
+CALC = get_tool("calc")
 
 
 @pytest.fixture
@@ -98,7 +100,7 @@ class ServerEmulator:
 
 @pytest.mark.server
 def test_the_feed_keeps_the_queue_shallow_and_counts_terminal_replies(moto_server):
-    queues = Queues(ServerEmulator(moto_server), CALC, "unused")
+    queues = Queues(ServerEmulator(moto_server), "calc", "unused")
     feed = Feed(queues, lambda n: json.dumps({"n": n}), depth=20, limit=50).start()
     try:
         deadline = time.monotonic() + 30
