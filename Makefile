@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # `make dist VERSION=1.2.0`: the release artifact the stack's instances install.
 VERSION ?= $(shell git describe --tags --always)
 
-.PHONY: run test lint bench bench-upload dist clean
+.PHONY: run test lint bench bench-upload bench-workers loadtest dist clean
 
 # A key kept in a git-ignored file, so that local sessions survive restarts.
 .secret_key:
@@ -51,3 +51,11 @@ bench-upload: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache dist
+
+# Worker throughput against the emulator behind a delaying proxy (BENCH_QUICK=1: short run).
+bench-workers: $(DEV_STAMP)
+	$(PY) bench/bench_workers.py
+
+# The whole site under Locust's users (gunicorn, workers, reconciler, moto); LOADTEST_ARGS to tune.
+loadtest: $(DEV_STAMP)
+	$(PY) bench/loadtest.py $(LOADTEST_ARGS)

@@ -1,0 +1,200 @@
+"""Benchmark the workers against the AWS emulator behind a proxy that adds a fixed delay
+to every request, as a network round trip to real AWS would.
+
+Run from the project root:  .venv/bin/python bench/bench_workers.py [--quick]
+(or `make bench-workers`; BENCH_QUICK=1 for the quick run).
+
+* calc: the naive worker (bench/naive_worker.py: receive one, handle, reply, delete)
+  and CloudSite's (the real `manage.py run_calc_worker --concurrency N`), one after the
+  other on the same feed in the same run, at each injected delay.  The feed keeps at
+  most DEPTH requests outstanding (moto's ReceiveMessage slows as a queue grows, so
+  preloading thousands would measure moto).  Each figure is the replies counted in a
+  window after a warm-up; calls per job are every request the worker sent through the
+  proxy in that window (SQS and S3) divided by the jobs finished in it.
+* pic: CloudSite's pic worker on a mixed feed, one 12 MP photo for every nine 1 MP
+  ones, at each concurrency: jobs/s from the first request sent to the last reply.
+
+Every process shares the machine's cores with the emulator: the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import random
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from bench.harness import Emulator, Feed, Queues, start_worker, stop_worker, worker_env  # noqa: E402
+from bench.proxy import DelayProxy  # noqa: E402
+
+BUCKET = "cloudsite-bench"
+DEPTH = 40
+WARM_UP = 1.5  # seconds of steady state before a window opens
+SMALL, LARGE = (1155, 866), (4000, 3000)  # 1 MP and 12 MP
+SMALL_KEY, LARGE_KEY = "pic/originals/bench-1mp.jpg", "pic/originals/bench-12mp.jpg"
+
+
+@dataclass
+class Figures:
+    jobs_per_s: float
+    calls_per_job: float
+    calls: dict
+    failed: int
+
+
+def calc_body(n: int) -> str:
+    numbers = [random.randint(-1000, 1000) for _ in range(20)]
+    return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "numbers": numbers})
+
+
+def pic_body(n: int) -> str:
+    key = LARGE_KEY if n % 10 == 0 else SMALL_KEY
+    return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "image_key": key,
+                       "strength": 0.3})
+
+
+def photo(size: tuple[int, int], seed: int) -> bytes:
+    """A photo-like JPEG: smooth shapes and colour, with grain so it compresses like one."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    x /= width
+    y /= height
+    channels = [np.sin(6 * x + phase) * np.cos(4 * y - phase) for phase in (0.0, 1.3, 2.6)]
+    image = np.stack(channels, axis=-1) * 70 + 120
+    image += rng.normal(0, 6, image.shape).astype(np.float32)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def wait_for(condition, timeout: float, worker, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            output = stop_worker(worker)
+            raise SystemExit(f"the worker did not {what}:\n{output[-3000:]}")
+        time.sleep(0.02)
+
+
+def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: int,
+                 seconds: float) -> Figures:
+    queues = Queues(emulator, "calc", BUCKET)
+    worker = start_worker(kind, "calc", worker_env(proxy.url, queues), concurrency)
+    feed = Feed(queues, calc_body, depth=DEPTH).start()
+    try:
+        wait_for(feed.first_reply.is_set, 60, worker, "answer")
+        time.sleep(WARM_UP)
+        started, done, calls = time.monotonic(), feed.done, proxy.counts()
+        time.sleep(seconds)
+        elapsed = time.monotonic() - started
+        jobs, calls = feed.done - done, proxy.counts() - calls
+    finally:
+        feed.stop()
+        stop_worker(worker)
+    jobs = max(jobs, 1)
+    return Figures(jobs / elapsed, sum(calls.values()) / jobs, dict(calls), feed.failed())
+
+
+def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: int) -> Figures:
+    queues = Queues(emulator, "pic", BUCKET)
+    worker = start_worker("cloudsite", "pic", worker_env(proxy.url, queues), concurrency)
+    warm = Feed(queues, lambda n: pic_body(1), depth=1, limit=1).start()
+    try:
+        wait_for(lambda: warm.done == 1, 60, worker, "answer")
+        warm.stop()
+        calls = proxy.counts()
+        started = time.monotonic()
+        feed = Feed(queues, pic_body, depth=count, limit=count).start()
+        wait_for(lambda: feed.done == count, 600, worker, f"finish {count} photos")
+        elapsed = time.monotonic() - started
+        feed.stop()
+        calls = proxy.counts() - calls
+    finally:
+        warm.stop()
+        stop_worker(worker)
+    return Figures(count / elapsed, sum(calls.values()) / count, dict(calls), feed.failed())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
+                        help="Short windows, one concurrency (also BENCH_QUICK=1).")
+    parser.add_argument("--seconds", type=float, help="Length of each calc window.")
+    parser.add_argument("--delays", default="10,50", help="Injected delays in ms.")
+    parser.add_argument("--concurrency", help="CloudSite calc concurrencies (default 8,16).")
+    parser.add_argument("--pic-concurrency", default="1,2,4", help="CloudPic concurrencies.")
+    parser.add_argument("--pic-jobs", type=int, help="Photos per pic run (default 40).")
+    args = parser.parse_args()
+    seconds = args.seconds or (4 if args.quick else 12)
+    concurrencies = [int(c) for c in (args.concurrency or ("8" if args.quick else "8,16")
+                                      ).split(",")]
+    pic_jobs = args.pic_jobs or (10 if args.quick else 40)
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f}; python {platform.python_version()}")
+    print(f"feed depth {DEPTH}, calc windows of {seconds:g} s after {WARM_UP:g} s warm-up")
+    emulator = Emulator()
+    try:
+        s3 = emulator.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        for delay in (int(d) for d in args.delays.split(",")):
+            proxy = DelayProxy(emulator.port, delay / 1000)
+            try:
+                naive = measure_calc(emulator, proxy, "naive", 1, seconds)
+                print(f"\ncalc, {delay} ms per request:")
+                print(f"  naive                    {naive.jobs_per_s:6.1f} jobs/s  "
+                      f"{naive.calls_per_job:5.2f} calls/job"
+                      + (f"  {naive.failed} FAILED" if naive.failed else ""))
+                for concurrency in concurrencies:
+                    ours = measure_calc(emulator, proxy, "cloudsite", concurrency, seconds)
+                    print(f"  cloudsite concurrency {concurrency:<3d}"
+                          f"{ours.jobs_per_s:6.1f} jobs/s  "
+                          f"{ours.calls_per_job:5.2f} calls/job  "
+                          f"{ours.jobs_per_s / naive.jobs_per_s:5.1f}x naive  "
+                          f"{calls_text(ours.calls)}")
+            finally:
+                proxy.close()
+
+        print(f"\npic, mixed feed ({pic_jobs} photos: one 12 MP for every nine 1 MP), "
+              "10 ms per request:")
+        s3.put_object(Bucket=BUCKET, Key=SMALL_KEY, Body=photo(SMALL, 1))
+        s3.put_object(Bucket=BUCKET, Key=LARGE_KEY, Body=photo(LARGE, 2))
+        proxy = DelayProxy(emulator.port, 0.010)
+        try:
+            first = None
+            for concurrency in (int(c) for c in args.pic_concurrency.split(",")):
+                figures = measure_pic(emulator, proxy, concurrency, pic_jobs)
+                first = first or figures.jobs_per_s
+                print(f"  concurrency {concurrency:<3d}{figures.jobs_per_s:6.2f} jobs/s  "
+                      f"{figures.jobs_per_s / first:4.2f}x concurrency 1  "
+                      f"{figures.calls_per_job:5.2f} calls/job  {calls_text(figures.calls)}"
+                      + (f"  {figures.failed} FAILED" if figures.failed else ""))
+        finally:
+            proxy.close()
+    finally:
+        emulator.close()
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+
+
+def calls_text(calls: dict) -> str:
+    return "(" + ", ".join(f"{name} {n}" for name, n in sorted(calls.items())) + ")"
+
+
+if __name__ == "__main__":
+    main()

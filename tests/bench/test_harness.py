@@ -1,0 +1,125 @@
+"""The benchmark harness pieces that could break without anyone noticing: the proxy's
+delay and its count by action, and the naive worker the figures are compared with."""
+
+import json
+import time
+import uuid
+from urllib.parse import urlparse
+
+import boto3
+import pytest
+
+from bench.harness import Feed, Queues
+from bench.naive_worker import naive_step
+from bench.proxy import DelayProxy, action_of
+from calc.handler import handle as calc_handle
+from tests.conftest import queue_depth
+from workers import aws, envelope
+from workers.tools import get as get_tool
+
+CALC = get_tool("calc")
+
+
+@pytest.fixture
+def proxy(moto_server):
+    proxy = DelayProxy(urlparse(moto_server).port, delay=0.05)
+    yield proxy
+    proxy.close()
+
+
+def client(service, url):
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.mark.server
+def test_the_proxy_counts_sqs_and_s3_calls_by_action_and_delays_each(proxy):
+    sqs, s3 = client("sqs", proxy.url), client("s3", proxy.url)
+    started = time.monotonic()
+    queue = sqs.create_queue(QueueName=f"proxy-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="hello")
+    assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "hello"
+    bucket = f"proxy-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="a/b.txt", Body=b"x" * 100_000)
+    assert s3.get_object(Bucket=bucket, Key="a/b.txt")["Body"].read() == b"x" * 100_000
+    assert s3.head_object(Bucket=bucket, Key="a/b.txt")["ContentLength"] == 100_000
+    elapsed = time.monotonic() - started
+
+    assert proxy.counts() == {"CreateQueue": 1, "SendMessage": 1, "ReceiveMessage": 1,
+                              "CreateBucket": 1, "PutObject": 1, "GetObject": 1,
+                              "HeadObject": 1}
+    assert elapsed >= 7 * 0.05
+    proxy.reset()
+    assert proxy.counts() == {}
+
+
+def test_it_names_query_protocol_actions():
+    assert action_of("POST", "/", {}, b"Action=DeleteMessageBatch&Version=2012-11-05") == (
+        "DeleteMessageBatch")
+    assert action_of("POST", "/", {"X-Amz-Target": "AmazonSQS.SendMessage"}, b"{}") == (
+        "SendMessage")
+
+
+def test_the_naive_worker_completes_a_calc_job(sqs_queues, media_root):
+    job_id = str(uuid.uuid4())
+    aws.send(CALC.request_queue, json.dumps({"version": 1, "job_id": job_id,
+                                             "numbers": [4, 8, 15, 16, 23, 42]}))
+
+    assert naive_step(CALC, calc_handle, wait_time=0) == 1
+
+    replies = aws.receive(CALC.response_queue, wait_time=0)
+    assert len(replies) == 1
+    reply = envelope.decode_reply(replies[0]["Body"])
+    assert reply["job_id"] == job_id and reply["status"] == "done"
+    assert reply["result"]["median"] == 15.5
+    assert (media_root / "logs" / "calc" / f"{job_id}.log").exists()
+    assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}
+    assert naive_step(CALC, calc_handle, wait_time=0) == 0
+
+
+def test_the_naive_worker_replies_failed_to_bad_input(sqs_queues):
+    job_id = str(uuid.uuid4())
+    aws.send(CALC.request_queue, json.dumps({"version": 1, "job_id": job_id, "numbers": []}))
+
+    assert naive_step(CALC, calc_handle, wait_time=0) == 1
+
+    reply = envelope.decode_reply(aws.receive(CALC.response_queue, wait_time=0)[0]["Body"])
+    assert reply["status"] == "failed" and "bad input" in reply["error"]
+
+
+class ServerEmulator:
+    """The session's moto server, shaped like bench.harness.Emulator."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def client(self, service):
+        return client(service, self.url)
+
+
+@pytest.mark.server
+def test_the_feed_keeps_the_queue_shallow_and_counts_terminal_replies(moto_server):
+    queues = Queues(ServerEmulator(moto_server), "calc", "unused")
+    feed = Feed(queues, lambda n: json.dumps({"n": n}), depth=20, limit=50).start()
+    try:
+        deadline = time.monotonic() + 30
+        while feed.sent < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert feed.sent == 20  # no replies yet: nothing more goes out
+
+        # A worker's replies: the retrying one does not count, a duplicate counts once.
+        messages = queues.sqs.receive_message(QueueUrl=queues.request_url,
+                                              MaxNumberOfMessages=10)["Messages"]
+        for index, status in enumerate(["retrying", "done", "done", "failed"]):
+            queues.sqs.send_message(QueueUrl=queues.response_url, MessageBody=json.dumps(
+                {"job_id": f"job-{min(index, 2)}", "status": status}))
+        while feed.done < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert feed.done == 2 and feed.failed() == 0
+        assert feed.sent == 20  # two replied: room for two, but only whole batches go out
+        assert len(messages) == 10
+    finally:
+        feed.stop()
