@@ -2,7 +2,8 @@ from django import forms
 from django.conf import settings
 from PIL import ExifTags, Image
 
-from .enhance import MAX_PIXELS, MAX_STRENGTH, ImageError, ImageInfo, _format_of, _open
+from .enhance import MAX_PIXELS, MAX_STRENGTH, ImageError, ImageInfo
+from .enhance.files import format_of, open_image
 
 ACCEPT = "image/jpeg,image/png,image/webp"
 MAX_PERCENT = round(MAX_STRENGTH * 100)
@@ -17,16 +18,16 @@ def inspect_header(upload) -> ImageInfo:
 
     Nothing is decoded here (a 47 KB PNG can claim 49 megapixels, which would cost the
     web process about 150 MB to decode); a file whose pixel data is damaged fails in
-    the worker, and the job says why. enhance._open is the header half of
-    enhance.inspect(). Raises ImageError with a readable message; rewinds the file.
+    the worker, and the job says why. enhance.files.open_image is the header
+    half of enhance.inspect(). Raises ImageError with a readable message; rewinds the file.
     """
     try:
-        image = _open(upload, MAX_PIXELS)
+        image = open_image(upload, MAX_PIXELS)
         with image:
             width, height = image.size
             if orientation(image) in (5, 6, 7, 8):
                 width, height = height, width
-            return ImageInfo(_format_of(image), width, height)
+            return ImageInfo(format_of(image), width, height)
     finally:
         upload.seek(0)
 
