@@ -9,6 +9,7 @@ from django.db import models
 from workers.models import Job
 
 from . import replies
+from .enhance import ABSOLUTE_METRICS, METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +75,11 @@ class PicJob(Job):
 
     def metric_rows(self) -> list[dict]:
         """Before, after and change of each metric, for the job page and admin."""
-        from .enhance import ABSOLUTE_METRICS  # numpy: only where pages are drawn (replies.py)
-
         metrics = self.shown_metrics
         if not metrics:
             return []
         rows = []
-        for key in replies.metric_keys():
+        for key in METRIC_KEYS:
             before, after = metrics["before"][key], metrics["after"][key]
             if before is None or after is None:
                 continue

@@ -2,6 +2,8 @@
 
 from workers.replies import number
 
+from .enhance import EXTENSIONS, METRIC_KEYS
+
 # What measure() can produce, with head-room: shares of 0-1, a Hasler-Süsstrunk
 # colourfulness (below about 470 for 8-bit RGB), a Laplacian-to-spread ratio.
 METRIC_RANGES = {
@@ -14,23 +16,9 @@ METRIC_RANGES = {
 SIDES = ("before", "after")
 
 
-# pic.enhance imports numpy: every process that loads the models (the calc worker, the
-# reconciler) would pay for it at start, so it is imported where it is used.
-def extensions() -> dict:
-    from .enhance import EXTENSIONS
-
-    return EXTENSIONS
-
-
-def metric_keys() -> tuple:
-    from .enhance import METRIC_KEYS
-
-    return METRIC_KEYS
-
-
 def result_key(job) -> str:
     """The one key a result of this job may have: its id and its original's extension."""
-    return f"pic/results/{job.id}.{extensions().get(job.format, 'invalid')}"
+    return f"pic/results/{job.id}.{EXTENSIONS.get(job.format, 'invalid')}"
 
 
 def fields(job, reply: dict) -> dict:
@@ -41,7 +29,7 @@ def fields(job, reply: dict) -> dict:
     metrics = reply.get("metrics")
     if not isinstance(metrics, dict) or not all(isinstance(metrics.get(s), dict) for s in SIDES):
         raise ValueError("a done reply needs metrics before and after")
-    clean = {side: {key: metric(metrics[side].get(key), key) for key in metric_keys()}
+    clean = {side: {key: metric(metrics[side].get(key), key) for key in METRIC_KEYS}
              for side in SIDES}
     return {"result_key": expected, "metrics": clean}
 
@@ -57,7 +45,7 @@ def displayable(metrics) -> dict | None:
     Rows from older versions may hold anything (text, missing keys, other shapes)."""
     if not isinstance(metrics, dict):
         return None
-    return {side: {key: shown(metrics.get(side), key) for key in metric_keys()} for side in SIDES}
+    return {side: {key: shown(metrics.get(side), key) for key in METRIC_KEYS} for side in SIDES}
 
 
 def shown(values, key: str) -> float | None:
