@@ -7,8 +7,9 @@ Enhancing by strength s (in [0, MAX_STRENGTH]) raises contrast, colorfulness and
 sharpness, each by a factor of at most 1 + s, lifts brightness by at most s / 6 and
 adds at most 2 percentage points of clipped samples (metrics.py defines the
 measures); s = 0 leaves the pixels untouched.  Separate ImageEnhance factors compound
-and clip, so the pipeline plans (plan.py) three steps in fixed proportions on a
-sample of the pixels, scaled by one factor found on the real pipeline, then applies
+and clip, so the pipeline plans (plan.py) three steps on a sample of the pixels, in
+proportions fitted once to the photo and scaled by one factor found on the real
+pipeline (stopping at the first cap reached), then applies
 them (apply.py) at full resolution, in place, in strips of rows, so that a job holds
 the decoded image plus a few strips: well under two decoded copies.
 

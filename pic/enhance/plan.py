@@ -1,12 +1,18 @@
-"""The plan for strength s: the three steps in fixed proportions, scaled by one factor.
+"""The plan for strength s: the three steps in proportions fitted to the photo, scaled
+by one factor.
 
-A factor f in [0, 1] stands for the plan
-    tone curve t = f,   saturation 1 + SATURATION_PER_UNIT f,   sharpening SHARPEN_PER_UNIT f.
-The largest f whose result, measured on the sample after the real pipeline has run
-on it, stays within every cap is found by bisection: the plan stops at the first
-cap it reaches, which is what "up to 30%" means.  Each step raises its own measure
-(the tone curve contrast, and colour with it; saturation colour; sharpening detail),
-so the others end up at or below their caps.
+Each step raises its own measure: the tone curve (on luma) contrast, the chroma scale
+colourfulness, the sharpening detail.  First, each step alone at its full unit
+(tone t = 1, saturation 1 + SATURATION_MAX, sharpening SHARPEN_MAX) is run once on
+the sample, and its own gain G measured: the step's proportion is aim / G (capped at
+1), so that, were gains linear, all three would reach the aim together at factor 1
+(the tone curve's share of colour and detail gain is taken off the other two aims).
+Then a factor f in [0, FACTOR_MAX] stands for the plan
+    tone t = min(1, f p_tone), saturation 1 + SATURATION_MAX min(1, f p_colour),
+    sharpening SHARPEN_MAX min(1, f p_detail),
+and the largest f whose result, measured on the sample after the real pipeline has
+run on it, stays within every cap is found by bisection: the plan stops at the first
+cap it reaches, which is what "up to 30%" means.
 """
 
 from __future__ import annotations
@@ -19,15 +25,14 @@ from .apply import Plan, apply
 from .metrics import Metrics, Sample
 from .rules import BRIGHTNESS_LIFT, CLIP_RISE_LIMIT
 
-# The proportions between the steps, per unit of the factor.  Tone t = 1 is a full
-# autocontrast followed by the strongest S-curve.  The tone curve already raises
-# colour as much as contrast, and saturation is what pushes saturated reds into
-# clipping first, so it gets a small share; this much sharpening reaches the detail
-# cap about when the tone curve reaches the contrast one on the tests' photos
-# (with less, a sky of sparse stars ends with less detail than it had: the stretch
-# presses faint detail into black).
-SATURATION_PER_UNIT = 0.1
-SHARPEN_PER_UNIT = 1.0
+# The unit of each step: the most the plan may ever use.  A chroma scale of 1.6 and
+# an unsharp amount of 1.5 on the 3x3 binomial are where a photo starts to look
+# garish or gritty; on typical photos each alone gains well over 30%.
+SATURATION_MAX = 0.6
+SHARPEN_MAX = 1.5
+# The factor may go past 1: gains are not linear in the steps (a tone curve's
+# contrast gain flattens as it grows), so a step may need more than its proportion.
+FACTOR_MAX = 2.0
 
 # The S-curve's slope at its pivot at t = 1 is 1 + S_CURVE_MAX (1 - S_CURVE_MAX at the
 # ends): strong enough for 30% on a flat photo, gentle enough not to posterize.
@@ -36,7 +41,7 @@ S_CURVE_MAX = 0.8
 # highlights or dead pixels must not stop the stretch.
 BLACK_QUANTILE, WHITE_QUANTILE = 0.001, 0.999
 
-# Bisection steps on the factor: the plan ends within 1/128 of the factor at which
+# Bisection steps on the factor: the plan ends within FACTOR_MAX / 128 of the factor at which
 # the first cap is reached, a difference in the gains well under one percent; each
 # further step would cost one more run of the pipeline on the sample.
 STEPS = 7
@@ -110,22 +115,40 @@ class ToneCurve:
 
 
 def make_plan(sample: Sample, s: float) -> tuple[Plan, Metrics, Metrics]:
-    """The strongest plan in the fixed proportions that keeps every cap for strength
-    s; with the sample's metrics before and after it."""
+    """The strongest plan in the photo's proportions that keeps every cap for
+    strength s; with the sample's metrics before and after it."""
     before = sample.metrics()
     if s <= 0:
         return Plan(), before, before
     caps = Caps.of(before, s, sample.exact)
     curve = ToneCurve.of(sample, before)
     grey = sample.image.mode == "L"
+    aim = s * (1 if sample.exact else SAMPLED_GAIN_SHARE)
+
+    def gains(plan: Plan) -> list[float]:
+        """Gains of contrast, colourfulness and detail after plan alone."""
+        after = sample.metrics(apply(sample.image, plan))
+        return [after[i] / before[i] - 1 if before[i] > 1e-9 else 0.0 for i in range(3)]
+
+    def share(gain: float, wanted: float) -> float:
+        return 1.0 if gain <= wanted else max(wanted, 0.0) / gain
+
+    # The tone curve also raises colour (it stretches every band) and moves detail a
+    # little; the saturation and the sharpening are fitted to what it leaves.
+    tone = gains(Plan(curve.lut(1.0)))
+    p_tone = share(tone[0], aim)
+    rest = [(1 + aim) / (1 + p_tone * tone[i]) - 1 for i in (1, 2)]
+    p_colour = 0.0 if grey else share(gains(Plan(saturation=1 + SATURATION_MAX))[1], rest[0])
+    p_detail = share(gains(Plan(sharpen=SHARPEN_MAX))[2], rest[1])
 
     def plan_at(f: float) -> Plan:
-        saturation = 1.0 if grey else 1 + SATURATION_PER_UNIT * f
-        return Plan(curve.lut(f), saturation, SHARPEN_PER_UNIT * f)
+        return Plan(curve.lut(min(1.0, f * p_tone)),
+                    1 + SATURATION_MAX * min(1.0, f * p_colour),
+                    SHARPEN_MAX * min(1.0, f * p_detail))
 
-    # Bisection on f in [0, 1]: each probe runs the real pipeline on the sample.
+    # Bisection on f: each probe runs the real pipeline on the sample.
     best, best_after = Plan(), before
-    lo, hi = 0.0, 1.0
+    lo, hi = 0.0, FACTOR_MAX
     for _ in range(STEPS):
         f = (lo + hi) / 2
         plan = plan_at(f)
