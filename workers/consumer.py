@@ -63,9 +63,10 @@ SQS_BATCH = 10  # SQS's limit of entries per batch call
 # saves SQS calls (measured: with a fixed 50 ms wait, batches of about 5 and 1.4-1.5
 # AWS calls per calc job on a busy 2-core machine, where jobs finish ~50 ms apart).
 # It goes out once no job has finished for FLUSH_GAP_SECONDS (the rest are slow or
-# absent: a slow job never holds the others' replies) and never waits longer than
-# FLUSH_MAX_SECONDS, short beside a job's queueing time and the visibility timeout.
-FLUSH_GAP_SECONDS = 0.1
+# absent: a slow job never holds the others' replies; 0.1 s still split batches when a
+# loaded machine paused the jobs) and never waits longer than FLUSH_MAX_SECONDS, short
+# beside a job's queueing time and the visibility timeout.
+FLUSH_GAP_SECONDS = 0.15
 FLUSH_MAX_SECONDS = 0.5
 
 
