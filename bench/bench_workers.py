@@ -9,8 +9,10 @@ Run from the project root:  .venv/bin/python bench/bench_workers.py [--quick]
   other on the same feed in the same run, at each injected delay.  The feed keeps at
   most DEPTH requests outstanding (moto's ReceiveMessage slows as a queue grows, so
   preloading thousands would measure moto).  Each figure is the replies counted in a
-  window after a warm-up; calls per job are every request the worker sent through the
-  proxy in that window (SQS and S3) divided by the jobs finished in it.
+  window after a warm-up.  Calls per job are every request the worker sent through the
+  proxy (SQS and S3) from its start until every request fed to it was answered, divided
+  by those jobs: counted over a window instead, a batch of ten replies on either side of
+  its edges would move the figure by several per cent.
 * pic: CloudSite's pic worker on a mixed feed, one 12 MP photo for every nine 1 MP
   ones, at each concurrency: jobs/s from the first request sent to the last reply.
 
@@ -94,20 +96,24 @@ def wait_for(condition, timeout: float, worker, what: str) -> None:
 def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: int,
                  seconds: float) -> Figures:
     queues = Queues(emulator, "calc", BUCKET)
+    calls = proxy.counts()
     worker = start_worker(kind, "calc", worker_env(proxy.url, queues), concurrency)
     feed = Feed(queues, calc_body, depth=DEPTH).start()
     try:
         wait_for(feed.first_reply.is_set, 60, worker, "answer")
         time.sleep(WARM_UP)
-        started, done, calls = time.monotonic(), feed.done, proxy.counts()
+        started, done = time.monotonic(), feed.done
         time.sleep(seconds)
         elapsed = time.monotonic() - started
-        jobs, calls = feed.done - done, proxy.counts() - calls
+        jobs = feed.done - done
+        feed.stop_feeding()
+        wait_for(lambda: feed.done >= feed.sent, 60, worker, "answer every request")
+        calls = proxy.counts() - calls
     finally:
         feed.stop()
         stop_worker(worker)
-    jobs = max(jobs, 1)
-    return Figures(jobs / elapsed, sum(calls.values()) / jobs, dict(calls), feed.failed())
+    return Figures(max(jobs, 1) / elapsed, sum(calls.values()) / max(feed.done, 1),
+                   dict(calls), feed.failed())
 
 
 def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: int) -> Figures:

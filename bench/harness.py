@@ -137,6 +137,7 @@ class Feed:
         self.first_reply = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._stop_feeding = threading.Event()
         self._threads = [threading.Thread(target=self._feed, daemon=True),
                          threading.Thread(target=self._drain, daemon=True)]
 
@@ -144,6 +145,11 @@ class Feed:
         for thread in self._threads:
             thread.start()
         return self
+
+    def stop_feeding(self) -> None:
+        """Send no more requests (the replies are still collected); `sent` is final after."""
+        self._stop_feeding.set()
+        self._threads[0].join(timeout=30)
 
     def stop(self) -> None:
         self._stop.set()
@@ -160,7 +166,7 @@ class Feed:
             return sum(status != "done" for status in self.replies.values())
 
     def _feed(self) -> None:
-        while not self._stop.is_set():
+        while not (self._stop.is_set() or self._stop_feeding.is_set()):
             room = self.depth - (self.sent - self.done)
             left = self.limit - self.sent if self.limit is not None else self.depth
             # Top up in whole batches of ten unless fewer are wanted at all.

@@ -200,3 +200,27 @@ def test_the_heartbeat_also_hides_messages_waiting_for_a_thread(sqs_queues):
     # The second message, received with the first and waiting for the thread, stayed hidden.
     assert seen == [{"visible": 0, "in_flight": 2}]
     assert len({reply["job_id"] for reply in replies()}) == 2
+
+
+def test_replies_of_jobs_finishing_one_after_another_share_one_batch(sqs_queues, monkeypatch):
+    # Ten jobs finishing 20 ms apart (a busy worker's pace): one send and one delete for
+    # all ten, not a call per few jobs; the gap is well under FLUSH_GAP_SECONDS.
+    sizes = {"send": [], "delete": []}
+    for name, real in (("send", aws.send_batch), ("delete", aws.delete_batch)):
+        def spy(queue, entries, name=name, real=real):
+            sizes[name].append(len(entries))
+            return real(queue, entries)
+        monkeypatch.setattr(aws, f"{name}_batch", spy)
+    order = iter(range(10))
+
+    def staggered(message, context):
+        time.sleep(0.02 * next(order))
+        return {}
+
+    consumer = Consumer(CALC, staggered, concurrency=10, visibility_timeout=30, worker="w")
+    aws.send_batch(CALC.request_queue, {str(i): json.dumps(request()) for i in range(10)})
+    sizes["send"].clear()
+    assert consumer.process_batch(wait_time=0) == 10
+    consumer.close()
+    assert sizes == {"send": [10], "delete": [10]}
+    assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}
