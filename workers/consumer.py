@@ -185,18 +185,21 @@ class Consumer:
             self._settled(keys)
         return len(keys)
 
+    def _free(self) -> int:
+        """Messages that may still be taken in hand (the lock is held). Finished jobs
+        waiting in the outbox need no thread and do not count against capacity, or a batch
+        filling up there would hold back the receive that feeds it; one extra batch's
+        worth bounds them."""
+        return min(self.capacity - len(self._unfinished),
+                   self.capacity + SQS_BATCH - len(self._in_hand))
+
     def _room(self) -> bool:
-        """Room for a full batch (one receive call per ten jobs). Finished jobs waiting in
-        the outbox need no thread and do not count, or a batch filling up there would hold
-        back the receive that feeds it; one extra batch's worth bounds them."""
-        batch = min(SQS_BATCH, self.capacity)
-        return (len(self._unfinished) + batch <= self.capacity
-                and len(self._in_hand) + batch <= self.capacity + SQS_BATCH)
+        """Room for a full batch (one receive call per ten jobs)."""
+        return self._free() >= min(SQS_BATCH, self.capacity)
 
     def _receive(self, wait_time: int) -> list[str]:
         with self._changed:
-            room = max(1, min(SQS_BATCH, self.capacity - len(self._unfinished),
-                              self.capacity + SQS_BATCH - len(self._in_hand)))
+            room = max(1, min(SQS_BATCH, self._free()))
         self._receiving = True
         try:
             messages = aws.receive(self.tool.request_queue, wait_time=wait_time,
