@@ -224,3 +224,22 @@ def test_replies_of_jobs_finishing_one_after_another_share_one_batch(sqs_queues,
     consumer.close()
     assert sizes == {"send": [10], "delete": [10]}
     assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}
+
+
+def test_room_counts_running_jobs_against_capacity_and_finished_ones_against_a_batch_more(
+        calc_consumer):
+    # concurrency 1: capacity 11, so a full batch of 10 fits beside one unfinished job,
+    # and finished jobs waiting in the outbox may fill one further batch.
+    consumer = calc_consumer
+    with consumer._changed:
+        assert consumer._room()
+        consumer._in_hand.update({str(n): {} for n in range(11)})
+        consumer._unfinished.add("0")
+        assert consumer._room()  # 1 running + 10 <= 11; 11 in hand + 10 <= 21
+        assert consumer._free() == 10
+        consumer._unfinished.add("1")
+        assert not consumer._room()  # 2 running + 10 > 11
+        consumer._unfinished.clear()
+        consumer._in_hand.update({str(n): {} for n in range(11, 12)})
+        assert not consumer._room()  # 12 in hand + 10 > 21, though nothing runs
+        consumer._in_hand.clear()
