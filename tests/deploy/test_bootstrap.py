@@ -106,6 +106,9 @@ def test_web_boot_writes_the_env_file_from_secrets_manager(web_boot):
     for name in ("DJANGO_SECURE_COOKIES", "DJANGO_SECURE_SSL_REDIRECT",
                  "DJANGO_HSTS_INCLUDE_SUBDOMAINS", "DJANGO_HSTS_PRELOAD"):
         assert env[name] == "1"
+    assert env["DJANGO_HSTS_SECONDS"] == "31536000"
+    # The abuse limits count the address the load balancer appends, not the balancer.
+    assert env["CLOUDSITE_TRUST_X_FORWARDED_FOR"] == "1"
 
 
 def test_web_boot_installs_migrates_and_starts_the_web_units(web_boot):
