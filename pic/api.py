@@ -21,9 +21,10 @@ from workers.api import (
 )
 from workers.web import serve_object
 
+from .enhance import CONTENT_TYPES
 from .forms import PicForm
 from .models import PicJob, StoreFailed
-from .views import CONTENT_TYPES, content_type
+from .views import content_type
 
 router = Router(tags=["pic"])
 

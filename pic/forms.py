@@ -2,11 +2,10 @@ from django import forms
 from django.conf import settings
 from PIL import ExifTags, Image
 
-from .enhance import MAX_PIXELS, MAX_STRENGTH, ImageError, ImageInfo
+from .enhance import CONTENT_TYPES, MAX_PIXELS, MAX_STRENGTH_PERCENT, ImageError, ImageInfo
 from .enhance.files import format_of, open_image
 
-ACCEPT = "image/jpeg,image/png,image/webp"
-MAX_PERCENT = round(MAX_STRENGTH * 100)
+ACCEPT = ",".join(CONTENT_TYPES.values())  # the file picker offers only these
 
 
 class RangeInput(forms.NumberInput):
@@ -53,9 +52,9 @@ class PicForm(forms.Form):
                         "empty": "The file is empty."},
     )
     strength = forms.IntegerField(
-        min_value=0, max_value=MAX_PERCENT, initial=MAX_PERCENT,
-        widget=RangeInput(attrs={"min": 0, "max": MAX_PERCENT, "step": 1}),
-        help_text=f"How much to enhance, 0 to {MAX_PERCENT}%.",
+        min_value=0, max_value=MAX_STRENGTH_PERCENT, initial=MAX_STRENGTH_PERCENT,
+        widget=RangeInput(attrs={"min": 0, "max": MAX_STRENGTH_PERCENT, "step": 1}),
+        help_text=f"How much to enhance, 0 to {MAX_STRENGTH_PERCENT}%.",
     )
 
     def __init__(self, *args, **kwargs):

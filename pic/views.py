@@ -8,10 +8,9 @@ from workers.limits import limit_submissions
 from workers.models import Status
 from workers.web import get_job, ownership, refresh, serve_object, status_payload, status_response
 
+from .enhance import CONTENT_TYPES
 from .forms import PicForm
 from .models import PicJob, StoreFailed
-
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 # Uploads are read through pic.uploads.LimitedUploadHandler (settings.FILE_UPLOAD_HANDLERS),
