@@ -17,10 +17,10 @@ from workers.api import (
     job_out,
     result_for,
 )
-from workers.web import serve_object
 
 from .forms import NumbersForm
 from .models import CalcJob
+from .views import serve_log
 
 router = Router(tags=["calc"])
 
@@ -69,6 +69,4 @@ def job(request, job_id: UUID):
                     "schema": {"type": "string"}}}},
                 "302": {"description": "A presigned S3 URL of the log"}}})
 def log(request, job_id: UUID):
-    job = get_my_job(request, "calc", job_id, fresh=False)
-    # Only the job's own key is ever served, whatever an older version stored.
-    return serve_object(job.log_key if job.log_is_own else "", "text/plain; charset=utf-8")
+    return serve_log(get_my_job(request, "calc", job_id, fresh=False))

@@ -46,6 +46,10 @@ def job_status(request, job_id):
 
 @require_GET
 def job_log(request, job_id):
-    job = get_job(request, CalcJob, job_id)
-    # Only the job's own key is ever served, whatever an older version stored.
+    return serve_log(get_job(request, CalcJob, job_id))
+
+
+def serve_log(job: CalcJob):
+    """The job's log, for the page and the API (calc/api.py). Only the job's own key is
+    ever served, whatever an older version stored."""
     return serve_object(job.log_key if job.log_is_own else "", "text/plain; charset=utf-8")

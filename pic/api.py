@@ -1,6 +1,5 @@
 """CloudPic's JSON endpoints, mounted at /api/v1/pic/ (the shared parts: workers/api.py)."""
 
-from pathlib import PurePath
 from uuid import UUID
 
 from django.urls import reverse
@@ -19,12 +18,11 @@ from workers.api import (
     job_out,
     result_for,
 )
-from workers.web import serve_object
 
 from .enhance import CONTENT_TYPES
 from .forms import PicForm
 from .models import PicJob, StoreFailed
-from .views import content_type
+from .views import serve_original, serve_result
 
 router = Router(tags=["pic"])
 
@@ -70,14 +68,10 @@ def job(request, job_id: UUID):
 @router.get("/jobs/{job_id}/original", response=ERRORS, url_name="pic_original",
             summary="The uploaded photo", openapi_extra={"responses": IMAGE_RESPONSES})
 def original(request, job_id: UUID):
-    job = get_my_job(request, "pic", job_id, fresh=False)
-    return serve_object(job.image_key if job.original_is_own else "", content_type(job))
+    return serve_original(get_my_job(request, "pic", job_id, fresh=False))
 
 
 @router.get("/jobs/{job_id}/result", response=ERRORS, url_name="pic_result",
             summary="The enhanced photo", openapi_extra={"responses": IMAGE_RESPONSES})
 def result(request, job_id: UUID):
-    job = get_my_job(request, "pic", job_id, fresh=False)
-    stem = PurePath(job.original_name).stem or "photo"
-    filename = f"{stem}-enhanced.{PurePath(job.result_key).suffix.lstrip('.')}"
-    return serve_object(job.result_key if job.result_is_own else "", content_type(job), filename)
+    return serve_result(get_my_job(request, "pic", job_id, fresh=False))

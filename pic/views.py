@@ -54,18 +54,25 @@ def job_status(request, job_id):
 
 @require_GET
 def original(request, job_id):
-    job = get_job(request, PicJob, job_id)
-    return serve_object(job.image_key if job.original_is_own else "", content_type(job))
+    return serve_original(get_job(request, PicJob, job_id))
 
 
 @require_GET
 def result(request, job_id):
-    job = get_job(request, PicJob, job_id)
+    return serve_result(get_job(request, PicJob, job_id), download="download" in request.GET)
+
+
+# The pages and the API (pic/api.py) serve a job's files through these two. Only the
+# job's own keys are ever served, whatever an older version stored.
+def serve_original(job: PicJob):
+    return serve_object(job.image_key if job.original_is_own else "", content_type(job))
+
+
+def serve_result(job: PicJob, download: bool = False):
     stem = PurePath(job.original_name).stem or "photo"
     filename = f"{stem}-enhanced.{PurePath(job.result_key).suffix.lstrip('.')}"
-    # Only the job's own key is ever served, whatever an older version stored.
     return serve_object(job.result_key if job.result_is_own else "", content_type(job),
-                        filename, download="download" in request.GET)
+                        filename, download=download)
 
 
 def content_type(job: PicJob) -> str:

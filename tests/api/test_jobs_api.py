@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 def make_pic(user, **fields):
-    return PicJob.objects.create(user=user, image_key="pic/originals/x.jpg", strength=0.3,
-                                 format="JPEG", width=1, height=1, size=1, **fields)
+    fields = {"image_key": "pic/originals/x.jpg", **fields}
+    return PicJob.objects.create(user=user, strength=0.3, format="JPEG", width=1, height=1,
+                                 size=1, **fields)
 
 
 def test_it_lists_both_tools_newest_first_with_filters_and_pages(api, user, sqs_queues):
@@ -105,3 +106,36 @@ def test_admin_shows_a_new_token_once_and_revokes(admin_client, admin_user):
     admin_client.post("/admin/workers/apitoken/",
                       {"action": "revoke", "_selected_action": [token.pk]})
     assert ApiToken.user_for(raw) is None
+
+
+def test_the_file_endpoints_serve_only_the_jobs_own_keys(api, user, sqs_queues):
+    """Keys an older version stored that name another job's files are never served;
+    the job's own keys are (the API shares the pages' serve_log / serve_original /
+    serve_result)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    victim = make_pic(get_user_model().objects.create_user("eve"))
+    victim_key = f"pic/originals/{victim.id}.jpg"
+    default_storage.save(victim_key, ContentFile(b"someone else's photo"))
+
+    calc = CalcJob.objects.create(numbers=[1], user=user, status="done", log_key=victim_key)
+    assert api.get(f"/api/v1/calc/jobs/{calc.id}/log").status_code == 404
+    own_log = f"logs/calc/{calc.id}.log"
+    default_storage.save(own_log, ContentFile(b"the job's own log"))
+    CalcJob.objects.filter(pk=calc.pk).update(log_key=own_log)
+    response = api.get(f"/api/v1/calc/jobs/{calc.id}/log")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"the job's own log"
+
+    pic = make_pic(user, status="done", image_key=victim_key, result_key=victim_key)
+    for name in ("original", "result"):
+        assert api.get(f"/api/v1/pic/jobs/{pic.id}/{name}").status_code == 404, name
+    own = {"original": f"pic/originals/{pic.id}.jpg", "result": f"pic/results/{pic.id}.jpg"}
+    for key in own.values():
+        default_storage.save(key, ContentFile(b"own " + key.encode()))
+    PicJob.objects.filter(pk=pic.pk).update(image_key=own["original"], result_key=own["result"])
+    for name, key in own.items():
+        response = api.get(f"/api/v1/pic/jobs/{pic.id}/{name}")
+        assert response.status_code == 200, name
+        assert b"".join(response.streaming_content) == b"own " + key.encode()
