@@ -46,7 +46,6 @@ write_env() {
   echo "AWS_DEFAULT_REGION=$AWS_DEFAULT_REGION"
   echo "CLOUDSITE_BUCKET=$CLOUDSITE_BUCKET"
   echo "CLOUDSITE_QUEUE_PREFIX=$CLOUDSITE_QUEUE_PREFIX"
-  echo "PYTHONUNBUFFERED=1"
   if [ "$role" = web ]; then
     echo "DJANGO_SECRET_KEY=$(secret "$SECRET_KEY_ARN")"
     echo "DATABASE_URL=$(database_url)"

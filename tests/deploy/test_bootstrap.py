@@ -102,7 +102,8 @@ def test_web_boot_writes_the_env_file_from_secrets_manager(web_boot):
     assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://cloudsite.example.com"
     assert env["CLOUDSITE_BUCKET"] == "site-bucket"
     assert env["CLOUDSITE_QUEUE_PREFIX"] == "prod-"
-    assert env["PYTHONUNBUFFERED"] == "1"
+    # Unbuffered logs are a property of the units, set there once (not here as well).
+    assert "PYTHONUNBUFFERED" not in env
     for name in ("DJANGO_SECURE_COOKIES", "DJANGO_SECURE_SSL_REDIRECT",
                  "DJANGO_HSTS_INCLUDE_SUBDOMAINS", "DJANGO_HSTS_PRELOAD"):
         assert env[name] == "1"
@@ -124,6 +125,8 @@ def test_web_boot_installs_migrates_and_starts_the_web_units(web_boot):
                          "cloudsite-reconciler.service")
     assert calls.index("python deploy/release.py") < enable
     assert "http://127.0.0.1:8000/healthz" in calls[-1]
+    for unit in units.iterdir():
+        assert "\nEnvironment=PYTHONUNBUFFERED=1\n" in unit.read_text(), unit.name
 
 
 def test_the_dev_requirements_are_not_installed_on_instances(web_boot):
