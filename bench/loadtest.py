@@ -94,11 +94,11 @@ def read_stats(prefix: Path) -> list[dict]:
 def job_counts() -> dict[str, dict[str, int]]:
     from django.db.models import Count
 
-    from calc.models import CalcJob
-    from pic.models import PicJob
+    from workers import tools
 
-    return {model.__name__: dict(model.objects.values_list("status").annotate(Count("pk")))
-            for model in (CalcJob, PicJob)}
+    return {tool.model.__name__: dict(tool.model.objects.values_list("status")
+                                      .annotate(Count("pk")))
+            for tool in tools.installed()}
 
 
 def unfinished(counts: dict) -> int:

@@ -60,6 +60,8 @@ MIDDLEWARE = [
     # First: the load balancer's /healthz (instance IP as Host, plain HTTP) is answered
     # before the host check and the HTTPS redirect (cloudsite/health.py).
     "cloudsite.health.HealthCheckMiddleware",
+    # The Content-Security-Policy (CONTENT_SECURITY_POLICY below) on every other answer.
+    "cloudsite.headers.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -221,7 +223,6 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-MIDDLEWARE.insert(1, "cloudsite.headers.ContentSecurityPolicyMiddleware")
 
 LOGGING = {
     "version": 1,

@@ -113,7 +113,7 @@ def run_jobs(args, err: Console, out: Console) -> int:
 def run_show(args, err: Console, out: Console) -> int:
     _, job = connect().find(args.id)
     emit_json(job) if args.json else show_job(out, job)
-    return exit_code(job) if job["status"] != "queued" else DONE
+    return exit_code(job)
 
 
 def run_cancel(args, err: Console, out: Console) -> int:
