@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from workers.consumer import Context
 from workers.envelope import PermanentError
 
-from .enhance import MAX_STRENGTH, ImageError, enhance_file
+from .enhance import ImageError, check_strength, enhance_file
 
 # Threads each job may use to apply its enhancement.  The worker command sets it from
 # --threads: the worker owns the CPU budget (jobs in parallel x threads per job).
@@ -30,11 +30,13 @@ def parse(message: dict) -> tuple[str, float]:
     key, strength = message.get("image_key"), message.get("strength")
     if not isinstance(key, str) or not key.startswith("pic/originals/") or ".." in key:
         raise PermanentError(f"bad input: image_key must name an original, not {key!r}")
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not (
-        0 <= strength <= MAX_STRENGTH
-    ):
-        raise PermanentError(f"bad input: strength must be 0 to {MAX_STRENGTH}, not {strength!r}")
-    return key, float(strength)
+    # On the wire the strength is a JSON number (not a string check_strength would take).
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)):
+        raise PermanentError(f"bad input: strength must be a number, not {strength!r}")
+    try:
+        return key, check_strength(strength)
+    except ValueError as error:
+        raise PermanentError(f"bad input: {error}") from None
 
 
 def handle(message: dict, context: Context) -> dict:

@@ -120,8 +120,11 @@ def test_a_truncated_original_fails_the_job(photo, pic_consumer):
 
 @pytest.mark.parametrize("fields, error", [
     ({"image_key": "../etc/passwd", "strength": 0.3}, "image_key must name an original"),
-    ({"image_key": "pic/originals/x.jpg", "strength": 0.5}, "strength must be 0 to 0.3"),
-    ({"image_key": "pic/originals/x.jpg"}, "strength must be 0 to 0.3"),
+    ({"image_key": "pic/originals/x.jpg", "strength": 0.5},
+     "strength must be between 0 and 0.3, not 0.5"),
+    ({"image_key": "pic/originals/x.jpg", "strength": "0.3"},
+     "strength must be a number, not '0.3'"),
+    ({"image_key": "pic/originals/x.jpg"}, "strength must be a number, not None"),
 ])
 def test_bad_requests_fail_with_a_reason(pic_consumer, fields, error):
     send_request(**fields)
