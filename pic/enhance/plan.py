@@ -131,7 +131,9 @@ def make_plan(sample: Sample, s: float) -> tuple[Plan, Metrics, Metrics]:
         return [after[i] / before[i] - 1 if before[i] > 1e-9 else 0.0 for i in range(3)]
 
     def share(gain: float, wanted: float) -> float:
-        return 1.0 if gain <= wanted else max(wanted, 0.0) / gain
+        if wanted <= 0:  # the tone curve alone already reaches this measure's aim
+            return 0.0
+        return 1.0 if gain <= wanted else wanted / gain
 
     # The tone curve also raises colour (it stretches every band) and moves detail a
     # little; the saturation and the sharpening are fitted to what it leaves.

@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 import pytest
 import skimage.data
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageCms, ImageEnhance, ImageOps
 
@@ -161,6 +161,9 @@ def test_enhance_leaves_its_argument_alone():
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A 3 x 3 photo where the tone curve alone overshoots the detail aim and the
+# sharpening cannot move detail at all (once a division by zero in the planner).
+@example(width=3, height=3, seed=1084774962, noise=0.7306066076410245, grey=False, s=S)
 @given(
     width=st.integers(1, 90),
     height=st.integers(1, 90),
