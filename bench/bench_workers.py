@@ -12,7 +12,16 @@ Run from the project root:  .venv/bin/python bench/bench_workers.py [--quick]
   window after a warm-up.  Calls per job are every request the worker sent through the
   proxy (SQS and S3) from its start until every request fed to it was answered, divided
   by those jobs: counted over a window instead, a batch of ten replies on either side of
-  its edges would move the figure by several per cent.
+  its edges would move the figure by several per cent.  That whole-run figure includes
+  what a run pays once, not per job: the GetQueueUrl lookups and the partial reply
+  batches of start-up (each job thread's first job is slow), the partial batches when
+  the feed stops, and the long poll still waiting at the end.  So the steady state is
+  printed too: the calls each job makes alone (the S3 log put, over the whole run) plus,
+  for every SQS call that carries several messages (receives, reply and delete
+  batches), its calls in the window divided by the messages it carried there (the proxy
+  counts both), plus the lookups and heartbeats made in the window per job replied in
+  it.  Counting the window's calls per message carried needs no clean cut at its edges:
+  a batch in flight at an edge moves one call, not a batch's worth of jobs.
 * pic: CloudSite's pic worker on a mixed feed, one 12 MP photo for every nine 1 MP
   ones, at each concurrency: jobs/s from the first request sent to the last reply.
 
@@ -45,7 +54,9 @@ from bench.proxy import DelayProxy  # noqa: E402
 
 BUCKET = "cloudsite-bench"
 DEPTH = 40
-WARM_UP = 1.5  # seconds of steady state before a window opens
+# Seconds after the first reply before a window opens: past the cold start, when each
+# job thread's first job is slow (its first S3 put: 1.4-3 s, later ones 30-150 ms).
+WARM_UP = 4
 SMALL, LARGE = (1155, 866), (4000, 3000)  # 1 MP and 12 MP
 SMALL_KEY, LARGE_KEY = "pic/originals/bench-1mp.jpg", "pic/originals/bench-12mp.jpg"
 
@@ -56,6 +67,34 @@ class Figures:
     calls_per_job: float
     calls: dict
     failed: int
+    steady: float | None = None  # calls per job in the window's steady state
+    window: str = ""  # how the window's batched calls were filled
+
+
+# Calls that carry several messages: their cost per job is calls per message carried.
+BATCHED = ("ReceiveMessage", "SendMessageBatch", "DeleteMessageBatch")
+# Calls made at start-up or by the clock (the heartbeat), not for any one job.
+PER_RUN = ("GetQueueUrl", "ChangeMessageVisibilityBatch")
+
+
+def steady_state(whole: dict, jobs: int, calls: dict, items: dict,
+                 replied: int) -> tuple[float, str]:
+    """Calls per job in steady state (see the module's docstring) from the whole run's
+    calls and jobs and the window's calls, carried messages and replies."""
+    per_job = 0.0
+    for action in set(whole) | set(calls):
+        if action in BATCHED:
+            continue
+        if action in PER_RUN:  # made now and then, not for a job: the window's count
+            per_job += calls.get(action, 0) / max(replied, 1)
+        else:  # a job's own call (the S3 log put): the whole run's count
+            per_job += whole.get(action, 0) / max(jobs, 1)
+    parts = []
+    for action in BATCHED:
+        if calls.get(action):
+            per_job += calls[action] / max(items.get(action, 0), 1)
+            parts.append(f"{action} {calls[action]} for {items.get(action, 0)}")
+    return per_job, ", ".join(parts)
 
 
 def calc_body(n: int) -> str:
@@ -103,17 +142,21 @@ def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: 
         wait_for(feed.first_reply.is_set, 60, worker, "answer")
         time.sleep(WARM_UP)
         started, done = time.monotonic(), feed.done
+        window_calls, window_items = proxy.counts(), proxy.items()
         time.sleep(seconds)
         elapsed = time.monotonic() - started
         jobs = feed.done - done
+        window_calls, window_items = (proxy.counts() - window_calls,
+                                      proxy.items() - window_items)
         feed.stop_feeding()
         wait_for(lambda: feed.done >= feed.sent, 60, worker, "answer every request")
         calls = proxy.counts() - calls
     finally:
         feed.stop()
         stop_worker(worker)
+    steady, window = steady_state(calls, feed.done, window_calls, window_items, jobs)
     return Figures(max(jobs, 1) / elapsed, sum(calls.values()) / max(feed.done, 1),
-                   dict(calls), feed.failed())
+                   dict(calls), feed.failed(), steady, window)
 
 
 def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: int) -> Figures:
@@ -174,6 +217,8 @@ def main() -> None:
                           f"{ours.calls_per_job:5.2f} calls/job  "
                           f"{ours.jobs_per_s / naive.jobs_per_s:5.1f}x naive  "
                           f"{calls_text(ours.calls)}")
+                    print(f"{'':29s}steady state {ours.steady:5.2f} calls/job  "
+                          f"(window: {ours.window} messages)")
             finally:
                 proxy.close()
 

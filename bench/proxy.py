@@ -10,6 +10,7 @@ from the method and path ("PutObject", "GetObject", ...).
 from __future__ import annotations
 
 import http.client
+import json
 import sys
 import threading
 import time
@@ -23,6 +24,18 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 
 S3_ACTIONS = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
               "DELETE": "DeleteObject", "POST": "PostObject"}
+
+
+def items_of(action: str, body: bytes, response: bytes) -> int | None:
+    """Entries of an SQS batch call, messages of a receive (JSON protocol); else None."""
+    try:
+        if action.endswith("Batch"):
+            return len(json.loads(body)["Entries"])
+        if action == "ReceiveMessage":
+            return len(json.loads(response or b"{}").get("Messages", []))
+    except (ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def action_of(method: str, path: str, headers, body: bytes) -> str:
@@ -57,6 +70,7 @@ class DelayProxy:
         self.delay = delay
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._items: Counter[str] = Counter()
         self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -69,9 +83,16 @@ class DelayProxy:
         with self._lock:
             return Counter(self._counts)
 
+    def items(self) -> Counter[str]:
+        """A copy of the items carried so far by SQS batch calls and receives, by action
+        (counted when the answer came back, so a receive still waiting is not in it)."""
+        with self._lock:
+            return Counter(self._items)
+
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._items.clear()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -80,6 +101,12 @@ class DelayProxy:
     def _count(self, action: str) -> None:
         with self._lock:
             self._counts[action] += 1
+
+    def _count_items(self, action: str, body: bytes, response: bytes) -> None:
+        items = items_of(action, body, response)
+        if items is not None:
+            with self._lock:
+                self._items[action] += items
 
     def _handler_class(self):
         proxy = self
@@ -104,7 +131,8 @@ class DelayProxy:
 
             def _forward(self):
                 body = self._body()
-                proxy._count(action_of(self.command, self.path, self.headers, body))
+                action = action_of(self.command, self.path, self.headers, body)
+                proxy._count(action)
                 if proxy.delay:
                     time.sleep(proxy.delay)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -125,6 +153,8 @@ class DelayProxy:
                         if attempt == 2:
                             self.send_error(502)
                             return
+                if 200 <= response.status < 300:
+                    proxy._count_items(action, body, data)
                 self.send_response_only(response.status, response.reason)
                 for key, value in response.getheaders():
                     if key.lower() not in HOP_BY_HOP:

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
+from bench import bench_workers
 from bench.harness import Feed, Queues
 from bench.naive_worker import naive_step
 from bench.proxy import DelayProxy, action_of
@@ -52,6 +53,40 @@ def test_the_proxy_counts_sqs_and_s3_calls_by_action_and_delays_each(proxy):
     assert elapsed >= 7 * 0.05
     proxy.reset()
     assert proxy.counts() == {}
+
+
+@pytest.mark.server
+def test_the_proxy_counts_the_messages_batches_and_receives_carried(proxy):
+    sqs = client("sqs", proxy.url)
+    queue = sqs.create_queue(QueueName=f"proxy-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=queue, Entries=[
+        {"Id": str(i), "MessageBody": f"m{i}"} for i in range(7)])
+    messages = []
+    while len(messages) < 7:
+        messages += sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                        WaitTimeSeconds=1).get("Messages", [])
+    sqs.delete_message_batch(QueueUrl=queue, Entries=[
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages[:3])])
+    receives = proxy.counts()["ReceiveMessage"]
+
+    assert proxy.items() == {"SendMessageBatch": 7, "ReceiveMessage": 7,
+                             "DeleteMessageBatch": 3}
+    assert receives >= 1
+
+
+def test_the_steady_state_counts_batched_calls_per_message_carried():
+    whole = {"PutObject": 100, "GetQueueUrl": 2, "ReceiveMessage": 12,
+             "SendMessageBatch": 13, "DeleteMessageBatch": 13}
+    # The window: 60 jobs replied; one reply batch was split (6 calls for 50 entries).
+    window = {"PutObject": 61, "ReceiveMessage": 5, "SendMessageBatch": 6,
+              "DeleteMessageBatch": 6, "ChangeMessageVisibilityBatch": 1}
+    items = {"ReceiveMessage": 50, "SendMessageBatch": 50, "DeleteMessageBatch": 50}
+
+    steady, text = bench_workers.steady_state(whole, 100, window, items, 50)
+
+    assert steady == pytest.approx(1.0 + 5 / 50 + 6 / 50 + 6 / 50 + 1 / 50)
+    assert text == ("ReceiveMessage 5 for 50, SendMessageBatch 6 for 50, "
+                    "DeleteMessageBatch 6 for 50")
 
 
 def test_it_names_query_protocol_actions():
