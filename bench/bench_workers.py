@@ -77,10 +77,11 @@ BATCHED = ("ReceiveMessage", "SendMessageBatch", "DeleteMessageBatch")
 PER_RUN = ("GetQueueUrl", "ChangeMessageVisibilityBatch")
 
 
-def steady_state(whole: dict, jobs: int, calls: dict, items: dict,
+def steady_state(whole: dict, jobs: int, calls: dict, answered: dict, items: dict,
                  replied: int) -> tuple[float, str]:
     """Calls per job in steady state (see the module's docstring) from the whole run's
-    calls and jobs and the window's calls, carried messages and replies."""
+    calls and jobs, and the window's calls, batched calls answered with the messages
+    they carried, and replies."""
     per_job = 0.0
     for action in set(whole) | set(calls):
         if action in BATCHED:
@@ -91,9 +92,9 @@ def steady_state(whole: dict, jobs: int, calls: dict, items: dict,
             per_job += whole.get(action, 0) / max(jobs, 1)
     parts = []
     for action in BATCHED:
-        if calls.get(action):
-            per_job += calls[action] / max(items.get(action, 0), 1)
-            parts.append(f"{action} {calls[action]} for {items.get(action, 0)}")
+        if answered.get(action):
+            per_job += answered[action] / max(items.get(action, 0), 1)
+            parts.append(f"{action} {answered[action]} for {items.get(action, 0)}")
     return per_job, ", ".join(parts)
 
 
@@ -142,19 +143,21 @@ def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: 
         wait_for(feed.first_reply.is_set, 60, worker, "answer")
         time.sleep(WARM_UP)
         started, done = time.monotonic(), feed.done
-        window_calls, window_items = proxy.counts(), proxy.items()
+        window_calls, (window_answered, window_items) = proxy.counts(), proxy.carried()
         time.sleep(seconds)
         elapsed = time.monotonic() - started
         jobs = feed.done - done
-        window_calls, window_items = (proxy.counts() - window_calls,
-                                      proxy.items() - window_items)
+        answered, items = proxy.carried()
+        window_calls = proxy.counts() - window_calls
+        window_answered, window_items = answered - window_answered, items - window_items
         feed.stop_feeding()
         wait_for(lambda: feed.done >= feed.sent, 60, worker, "answer every request")
         calls = proxy.counts() - calls
     finally:
         feed.stop()
         stop_worker(worker)
-    steady, window = steady_state(calls, feed.done, window_calls, window_items, jobs)
+    steady, window = steady_state(calls, feed.done, window_calls, window_answered,
+                                  window_items, jobs)
     return Figures(max(jobs, 1) / elapsed, sum(calls.values()) / max(feed.done, 1),
                    dict(calls), feed.failed(), steady, window)
 

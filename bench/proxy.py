@@ -71,6 +71,7 @@ class DelayProxy:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._items: Counter[str] = Counter()
+        self._answered: Counter[str] = Counter()  # calls whose items are counted
         self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -83,16 +84,18 @@ class DelayProxy:
         with self._lock:
             return Counter(self._counts)
 
-    def items(self) -> Counter[str]:
-        """A copy of the items carried so far by SQS batch calls and receives, by action
-        (counted when the answer came back, so a receive still waiting is not in it)."""
+    def carried(self) -> tuple[Counter[str], Counter[str]]:
+        """Copies, taken together, of the SQS batch calls and receives answered so far and
+        of the items they carried, by action. Both are counted when the answer comes back
+        (a receive still waiting is in neither), so calls and items always match."""
         with self._lock:
-            return Counter(self._items)
+            return Counter(self._answered), Counter(self._items)
 
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
             self._items.clear()
+            self._answered.clear()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -106,6 +109,7 @@ class DelayProxy:
         items = items_of(action, body, response)
         if items is not None:
             with self._lock:
+                self._answered[action] += 1
                 self._items[action] += items
 
     def _handler_class(self):
