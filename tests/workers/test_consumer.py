@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import queue_depth
+from tests.conftest import BUCKET, queue_depth
 from workers import aws, envelope, tools
 from workers.consumer import Consumer
 
@@ -243,3 +243,52 @@ def test_room_counts_running_jobs_against_capacity_and_finished_ones_against_a_b
         consumer._in_hand.update({str(n): {} for n in range(11, 12)})
         assert not consumer._room()  # 12 in hand + 10 > 21, though nothing runs
         consumer._in_hand.clear()
+
+
+def test_every_job_thread_connects_to_storage_before_the_first_receive(s3_bucket, monkeypatch):
+    # django-storages makes a boto3 session per thread on first use, seconds for several
+    # threads at once: that must not fall on the first jobs, with their messages in hand.
+    from storages.backends.s3 import S3Storage
+
+    events = []
+    real_session, real_receive = S3Storage._create_session, aws.receive
+
+    def session(storage):
+        events.append(("session", threading.current_thread().name))
+        return real_session(storage)
+
+    def receive(queue, **kwargs):
+        events.append(("receive", threading.current_thread().name))
+        return real_receive(queue, **kwargs)
+
+    monkeypatch.setattr(S3Storage, "_create_session", session)
+    monkeypatch.setattr(aws, "receive", receive)
+    consumer = Consumer(CALC, concurrency=3, visibility_timeout=30, worker="w")
+    for i in range(6):
+        send_raw(json.dumps(request(numbers=[i])))
+    try:
+        assert consumer.run(once=True) == 6
+    finally:
+        consumer.close()
+    sessions = [name for kind, name in events if kind == "session"]
+    # One session in each of the three job threads, all before the first receive; the six
+    # jobs (which each wrote a log to S3) made no more.
+    assert [kind for kind, _ in events[:4]] == ["session"] * 3 + ["receive"]
+    assert len(set(sessions)) == len(sessions) == 3
+    assert all(name.startswith("calc-job") for name in sessions)
+    assert len(s3_bucket.list_objects_v2(Bucket=BUCKET)["Contents"]) == 6
+
+
+def test_a_failure_to_prepare_the_threads_is_logged_and_the_worker_goes_on(
+        calc_consumer, monkeypatch, caplog):
+    from workers import consumer as module
+
+    class Broken:
+        @property
+        def connection(self):
+            raise RuntimeError("no credentials")
+
+    monkeypatch.setattr(module, "default_storage", Broken())
+    send_raw(json.dumps(request(numbers=[1])))
+    assert calc_consumer.run(once=True) == 1
+    assert "job threads not prepared: RuntimeError: no credentials" in caplog.text
