@@ -21,6 +21,9 @@ from PIL import ExifTags, Image, ImageCms, ImageEnhance, ImageOps
 
 from pic import enhance
 from pic.enhance import ImageError, ImageInfo, enhance_file, inspect, measure
+from pic.enhance import plan as plan_module
+from pic.enhance.metrics import Sample
+from pic.enhance.plan import make_plan
 
 S = enhance.MAX_STRENGTH
 TOLERANCE = 1e-3  # metrics are reported to 4 decimals
@@ -114,6 +117,32 @@ def test_the_fitted_proportions_take_every_gain_close_to_its_cap(name):
     values = gains(before, after).values()
     assert max(values) >= 1 + 0.9 * S
     assert min(values) >= 1 + 0.4 * S
+
+
+def test_a_step_that_adds_next_to_nothing_is_left_out(monkeypatch):
+    # A very smooth photo (a small one upscaled 12 times): contrast reaches its cap
+    # first, and the little sharpening the factor allows rounds to no change at all, so
+    # the plan leaves out its full-resolution pass, at no cost to any gain.
+    smooth = skimage_photo("chelsea").resize((150, 100), Image.Resampling.BICUBIC).resize(
+        (1800, 1200), Image.Resampling.BICUBIC)
+    sample = Sample.of(smooth)
+    lean, before, after = make_plan(sample, S)
+    threshold = plan_module.MIN_STEP_GAIN
+    monkeypatch.setattr(plan_module, "MIN_STEP_GAIN", 0.0)
+    full, _, full_after = make_plan(sample, S)
+    assert full.sharpen > 0 and lean.sharpen == 0
+    assert lean.lut == full.lut
+    for i in range(3):
+        assert (full_after[i] - after[i]) / before[i] < threshold
+    assert_within_bounds(measure(smooth, exact=True),
+                         measure(enhance.enhance(smooth, S), exact=True), S)
+
+
+def test_a_step_that_adds_to_its_measure_is_kept():
+    original = grainy(skimage_photo("coffee"), (1800, 1200))
+    plan, before, after = make_plan(Sample.of(original), S)
+    assert plan.sharpen > 0
+    assert after.sharpness / before.sharpness > 1 + 0.4 * S
 
 
 @pytest.mark.parametrize("s", [0.05, 0.15, 0.25])
