@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from django.core.files.storage import default_storage
 from django.utils.module_loading import import_string
 
-from . import aws, envelope, loop
+from . import aws, envelope, loop, pool
 from .tools import Tool
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,11 @@ PREPARE_TIMEOUT_SECONDS = 30
 
 def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:500]
+
+
+def _connect_storage() -> None:
+    # The property makes this thread's connection; other storages have none.
+    getattr(default_storage, "connection", None)
 
 
 def worker_name() -> str:
@@ -165,27 +170,13 @@ class Consumer:
         django-storages' S3 backend makes a boto3 session per thread on first use: 0.1-0.35 s
         of CPU each, and seconds when eight threads start at once (measured: 2.2 s for
         eight). Made lazily, that time fell on the first jobs, with their messages in hand
-        and their visibility timeout running, and split the first reply batches. A barrier
-        holds each task until all are running, so every thread of the pool gets one.
+        and their visibility timeout running, and split the first reply batches.
         """
-        barrier = threading.Barrier(self.concurrency, timeout=PREPARE_TIMEOUT_SECONDS)
-
-        def prepare() -> None:
-            # The property makes this thread's connection; other storages have none.
-            getattr(default_storage, "connection", None)
-            barrier.wait()
-
-        tasks = [self._pool.submit(prepare) for _ in range(self.concurrency)]
-        errors = []
-        for task in tasks:
-            try:
-                task.result()
-            except Exception as error:
-                errors.append(error)
-                barrier.abort()  # let the other tasks go
-        if errors:  # a slow start is no reason not to work: the jobs connect lazily
+        error = pool.run_in_each_thread(self._pool, self.concurrency, _connect_storage,
+                                        timeout=PREPARE_TIMEOUT_SECONDS)
+        if error:  # a slow start is no reason not to work: the jobs connect lazily
             log.warning("%s worker: job threads not prepared: %s", self.tool.name,
-                        describe(errors[0]))
+                        describe(error))
 
     def step(self, wait_time: int = aws.LONG_POLL_SECONDS) -> int:
         """Wait for room for a batch, then receive one and start its jobs; returns how many
