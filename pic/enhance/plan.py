@@ -173,7 +173,7 @@ def make_plan(sample: Sample, s: float) -> tuple[Plan, Metrics, Metrics]:
         if lighter == best or before[measure] <= 1e-9:
             continue
         after = sample.metrics(apply(sample.image, lighter))
-        if caps.allow(after) and (best_after[measure] - after[measure]) / before[measure] \
-                < MIN_STEP_GAIN:
+        lost = (best_after[measure] - after[measure]) / before[measure]
+        if caps.allow(after) and lost < MIN_STEP_GAIN:
             best, best_after = lighter, after
     return best, before, best_after
