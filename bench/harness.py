@@ -23,7 +23,7 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = ("done", "failed")
-# DESIGN.md §3: the queues a worker of each tool reads and writes.
+# docs/design.md §3: the queues a worker of each tool reads and writes.
 QUEUES = {"calc": ("cloudcal-requests", "cloudcal-responses"),
           "pic": ("cloudpic-inbox", "cloudpic-outbox")}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",

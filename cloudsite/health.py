@@ -1,4 +1,4 @@
-"""GET /healthz: the load balancer's question "can this instance serve?" (DESIGN.md §8).
+"""GET /healthz: the load balancer's question "can this instance serve?" (docs/design.md §8).
 
 200 with a small JSON body when the database answers and every tool's queues
 resolve; 503 naming what failed. Cheap: one SELECT 1 and queue-URL lookups

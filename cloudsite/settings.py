@@ -1,4 +1,4 @@
-"""CloudSite settings, read once from the environment (see DESIGN.md §6)."""
+"""CloudSite settings, read once from the environment (see docs/design.md §6)."""
 
 import importlib.util
 import os

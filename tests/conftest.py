@@ -27,7 +27,7 @@ def media_root(tmp_path, settings):
 
 @pytest.fixture
 def sqs_queues(settings):
-    """moto in-process: every queue of DESIGN.md §3, created the way setup_aws does."""
+    """moto in-process: every queue of docs/design.md §3, created the way setup_aws does."""
     settings.AWS_ENDPOINT_URL = None
     with mock_aws():
         aws.reset()

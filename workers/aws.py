@@ -124,7 +124,7 @@ def _failed_ids(response: dict, action: str) -> set[str]:
 
 def create_queues(tools) -> list[str]:
     """Create every queue of the tools, each request and response queue with a redrive
-    policy to its dead-letter queue (DESIGN.md §3). Idempotent; returns the names."""
+    policy to its dead-letter queue (docs/design.md §3). Idempotent; returns the names."""
     created = []
     for tool in tools:
         for queue, dlq in ((tool.request_queue, tool.request_dlq),

@@ -1,4 +1,4 @@
-"""The v1 message envelope (DESIGN.md §4): encoding, decoding, validation."""
+"""The v1 message envelope (docs/design.md §4): encoding, decoding, validation."""
 
 import json
 import math

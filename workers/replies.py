@@ -1,6 +1,6 @@
 """The fields every reply shares, checked against its job before anything is stored.
 
-A reply is input like any other (DESIGN.md §4): the worker role, or anyone who reaches
+A reply is input like any other (docs/design.md §4): the worker role, or anyone who reaches
 the emulator, can put anything on a response queue. Each check raises ValueError, which
 the reconciler turns into one log line and a drop. The tool's own fields are checked by
 calc/replies.py and pic/replies.py.

@@ -26,7 +26,7 @@ from django.apps import AppConfig, apps
 class Tool:
     name: str  # short name: log lines, the generic `run_worker NAME`
     label: str  # what users read: nav, home page
-    request_queue: str  # DESIGN.md §3 names, without CLOUDSITE_QUEUE_PREFIX
+    request_queue: str  # docs/design.md §3 names, without CLOUDSITE_QUEUE_PREFIX
     response_queue: str
     model_name: str  # the app's model of job rows (a workers.models.Job)
     handler: str  # dotted path of the message handler; imported by workers only
