@@ -64,9 +64,10 @@ def child(mode: str) -> dict:
     from django.test import Client
     from moto import mock_aws
 
+    from jobs import tools
     from pic import enhance
     from pic import forms as pic_forms
-    from workers import aws, tools
+    from workers import aws
 
     if mode == "decode":
         pic_forms.inspect_header = enhance.inspect

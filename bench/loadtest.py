@@ -94,7 +94,7 @@ def read_stats(prefix: Path) -> list[dict]:
 def job_counts() -> dict[str, dict[str, int]]:
     from django.db.models import Count
 
-    from workers import tools
+    from jobs import tools
 
     return {tool.model.__name__: dict(tool.model.objects.values_list("status")
                                       .annotate(Count("pk")))

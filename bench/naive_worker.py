@@ -52,7 +52,7 @@ def main(tool_name: str) -> None:
     django.setup()
     from django.utils.module_loading import import_string
 
-    from workers import tools
+    from jobs import tools
 
     tool = tools.get(tool_name)
     handler = import_string(tool.handler)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import reverse
 
-from workers.admin import JobAdmin
+from jobs.admin import JobAdmin
 
 from .models import CalcJob
 

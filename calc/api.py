@@ -1,12 +1,12 @@
-"""CloudCal's JSON endpoints, mounted at /api/v1/calc/ (the shared parts: workers/api.py)."""
+"""CloudCal's own JSON endpoints, mounted at /api/v1/calc/ (what every tool shares:
+cloudsite/api.py and cloudsite/jobs_api.py)."""
 
 from uuid import UUID
 
-from django.urls import reverse
 from ninja import Router, Schema, Status
 from pydantic import StrictFloat, StrictInt
 
-from workers.api import (
+from cloudsite.api import (
     ERRORS,
     SUBMIT_ERRORS,
     InvalidInput,
@@ -15,7 +15,6 @@ from workers.api import (
     form_errors,
     get_my_job,
     job_out,
-    result_for,
 )
 
 from .forms import NumbersForm
@@ -28,12 +27,6 @@ router = Router(tags=["calc"])
 class CalcIn(Schema):
     numbers: list[StrictInt | StrictFloat] | None = None
     text: str | None = None
-
-
-@result_for("calc")
-def calc_result(request, job: CalcJob) -> dict:
-    log_url = request.build_absolute_uri(reverse("api:calc_log", args=[job.id]))
-    return {**(job.shown_result or {}), "log_url": log_url}
 
 
 @router.post("/jobs", response={201: JobOut, **SUBMIT_ERRORS},
@@ -54,12 +47,6 @@ def submit(request, payload: CalcIn):
         raise InvalidInput({field: form_errors(form)["numbers"]})
     job = CalcJob.submit(numbers=form.cleaned_data["numbers"], owner="", user=request.auth)
     return Status(201, job_out(request, job))
-
-
-@router.get("/jobs/{job_id}", response={200: JobOut, **ERRORS}, url_name="calc_job",
-            summary="A CloudCal job; answers at once with its current state")
-def job(request, job_id: UUID):
-    return job_out(request, get_my_job(request, "calc", job_id))
 
 
 @router.get("/jobs/{job_id}/log", response=ERRORS, url_name="calc_log",

@@ -8,11 +8,8 @@ from django.core.files.storage import default_storage
 from workers.consumer import Context
 from workers.envelope import PermanentError, timestamp
 
+from .keys import log_key
 from .stats import check_values, summarize
-
-
-def log_key(job_id: str) -> str:
-    return f"logs/calc/{job_id}.log"
 
 
 def handle(message: dict, context: Context) -> dict:

@@ -1,8 +1,10 @@
 from django.db import models
+from django.urls import reverse
 
-from workers.models import Job
+from jobs.models import Job
 
 from . import replies
+from .keys import log_key
 
 
 class CalcJob(Job):
@@ -13,11 +15,15 @@ class CalcJob(Job):
     class Meta(Job.Meta):
         verbose_name = "CloudCal job"
 
-    def request_fields(self) -> dict:
-        return {"numbers": self.numbers}
+    request_fields = ("numbers",)
+    result_fields = ("result", "log_key")
 
-    def fields_from_reply(self, reply: dict) -> dict:
+    def clean_result(self, reply: dict) -> dict:
         return replies.fields(self, reply)
+
+    def api_result(self, request) -> dict:
+        log_url = request.build_absolute_uri(reverse("api:calc_log", args=[self.id]))
+        return {**(self.shown_result or {}), "log_url": log_url}
 
     @property
     def shown_result(self) -> dict | None:
@@ -26,4 +32,4 @@ class CalcJob(Job):
 
     @property
     def log_is_own(self) -> bool:
-        return self.log_key == replies.log_key(self.id)
+        return self.log_key == log_key(self.id)

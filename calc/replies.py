@@ -1,14 +1,11 @@
 """What a CloudCal `done` reply may say about its job, checked in this one place."""
 
-from workers.replies import integer, number
+from jobs.replies import integer, number
 
+from .keys import log_key
 from .stats import MAX_ABS, MAX_VALUES
 
 RESULT_KEYS = ("count", "min", "max", "mean", "median")
-
-
-def log_key(job_id) -> str:
-    return f"logs/calc/{job_id}.log"
 
 
 def fields(job, reply: dict) -> dict:

@@ -1,9 +1,16 @@
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workers.limits import limit_submissions
-from workers.models import Status
-from workers.web import get_job, ownership, refresh, serve_object, status_payload, status_response
+from cloudsite.limits import limit_submissions
+from cloudsite.pages import (
+    get_job,
+    ownership,
+    refresh,
+    serve_object,
+    status_payload,
+    status_response,
+)
+from jobs.models import Status
 
 from .chart import chart
 from .forms import NumbersForm, random_numbers

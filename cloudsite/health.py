@@ -11,7 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
-from workers import aws, tools
+from jobs import tools
+from workers import aws
 
 PATH = "/healthz"
 log = logging.getLogger(__name__)

@@ -1,6 +1,5 @@
 """CloudSite settings, read once from the environment (see docs/design.md §6)."""
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -51,7 +50,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "workers",
+    # django-ninja's documented setup: /api/v1/docs serves Swagger UI from its own
+    # static files, so the docs work offline (no CDN).
+    "ninja",
+    "jobs",  # the job model every tool shares, and the tool contract
+    "cloudsite",  # the site's web side: API, tokens, abuse limits, dashboard
+    "workers",  # the queue runtime: consumer, reconciler, their commands
+    # The tools: each one app (jobs.tools.ToolConfig).
     "calc",
     "pic",
 ]
@@ -237,10 +242,3 @@ LOGGING = {
 }
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# --- JSON API docs ---
-# /api/v1/docs serves Swagger UI from django-ninja's own static files (no CDN, so the docs
-# work offline). Found without importing ninja, and ninja is not an installed app: every
-# worker process would otherwise import it (and pydantic) at start for nothing.
-_ninja = importlib.util.find_spec("ninja")
-if _ninja is not None and _ninja.submodule_search_locations:
-    STATICFILES_DIRS.append(Path(list(_ninja.submodule_search_locations)[0]) / "static")

@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.module_loading import module_has_submodule
 
-from workers import dashboard, tools
-from workers.api import api
+from jobs import tools
 
-from . import health, views
+from . import dashboard, health, jobs_api, toolpages, views
+from .api import api
 
-# A tool app with an `api` module serves its router at /api/v1/<app label>/.
+api.add_router("/", jobs_api.router)
+# A tool app with an `api` module serves its own endpoints at /api/v1/<app label>/.
 for tool in tools.installed():
     if module_has_submodule(import_module(tool.app_module), "api"):
         api.add_router(f"/{tool.app_label}/", import_module(f"{tool.app_module}.api").router)
@@ -17,8 +18,9 @@ for tool in tools.installed():
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
-    # Each installed tool app at /<app label>/, its URL namespace.
-    *(path(f"{tool.app_label}/", include(tool.urls)) for tool in tools.installed()),
+    # Each installed tool at /<app label>/, in its URL namespace: its own pages, or the
+    # site's generic ones (cloudsite/toolpages.py).
+    *(path(f"{tool.app_label}/", include(toolpages.urls_of(tool))) for tool in tools.installed()),
     path("api/v1/", api.urls),
     path("admin/queues/", dashboard.queues, name="admin-queues"),
     path("admin/", admin.site.urls),

@@ -1,8 +1,8 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from workers import tools
-from workers.web import owned_by
+from cloudsite.pages import owned_by
+from jobs import tools
 
 RECENT = 10
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from workers.admin import JobAdmin
+from jobs.admin import JobAdmin
 
 from .models import PicJob
 

@@ -1,13 +1,13 @@
-"""CloudPic's JSON endpoints, mounted at /api/v1/pic/ (the shared parts: workers/api.py)."""
+"""CloudPic's own JSON endpoints, mounted at /api/v1/pic/ (what every tool shares:
+cloudsite/api.py and cloudsite/jobs_api.py)."""
 
 from uuid import UUID
 
-from django.urls import reverse
 from ninja import File, Form, Router, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from workers.api import (
+from cloudsite.api import (
     ERRORS,
     SUBMIT_ERRORS,
     InvalidInput,
@@ -16,10 +16,9 @@ from workers.api import (
     form_errors,
     get_my_job,
     job_out,
-    result_for,
 )
 
-from .enhance import CONTENT_TYPES
+from .enhance.rules import CONTENT_TYPES
 from .forms import PicForm
 from .models import PicJob, StoreFailed
 from .views import serve_original, serve_result
@@ -32,14 +31,6 @@ IMAGE_RESPONSES = {
                         for kind in CONTENT_TYPES.values()}},
     "302": {"description": "A presigned S3 URL of the image"},
 }
-
-
-@result_for("pic")
-def pic_result(request, job: PicJob) -> dict:
-    def link(name: str) -> str:
-        return request.build_absolute_uri(reverse(f"api:pic_{name}", args=[job.id]))
-    return {"metrics": job.shown_metrics, "original_url": link("original"),
-            "result_url": link("result")}
 
 
 @router.post("/jobs", response={201: JobOut, **SUBMIT_ERRORS},
@@ -57,12 +48,6 @@ def submit(request, image: File[UploadedFile] = None, strength: Form[int] = 30):
     except StoreFailed as error:
         raise HttpError(503, str(error)) from None
     return Status(201, job_out(request, job))
-
-
-@router.get("/jobs/{job_id}", response={200: JobOut, **ERRORS}, url_name="pic_job",
-            summary="A CloudPic job; answers at once with its current state")
-def job(request, job_id: UUID):
-    return job_out(request, get_my_job(request, "pic", job_id))
 
 
 @router.get("/jobs/{job_id}/original", response=ERRORS, url_name="pic_original",

@@ -2,8 +2,8 @@ from django import forms
 from django.conf import settings
 from PIL import ExifTags, Image
 
-from .enhance import CONTENT_TYPES, MAX_PIXELS, MAX_STRENGTH_PERCENT, ImageError, ImageInfo
-from .enhance.files import format_of, open_image
+from .enhance.files import ImageError, ImageInfo, format_of, open_image
+from .enhance.rules import CONTENT_TYPES, MAX_PIXELS, MAX_STRENGTH_PERCENT
 
 ACCEPT = ",".join(CONTENT_TYPES.values())  # the file picker offers only these
 

@@ -8,7 +8,10 @@ from django.core.files.storage import default_storage
 from workers.consumer import Context
 from workers.envelope import PermanentError
 
-from .enhance import ImageError, check_strength, enhance_file
+from .enhance.files import ImageError
+from .enhance.job import enhance_file
+from .enhance.rules import check_strength
+from .keys import ORIGINALS, result_key
 
 # Threads each job may use to apply its enhancement.  The worker command sets it from
 # --threads: the worker owns the CPU budget (jobs in parallel x threads per job).
@@ -22,13 +25,9 @@ def set_threads(threads: int) -> None:
     _threads = threads
 
 
-def result_key(job_id: str, extension: str) -> str:
-    return f"pic/results/{job_id}.{extension}"
-
-
 def parse(message: dict) -> tuple[str, float]:
     key, strength = message.get("image_key"), message.get("strength")
-    if not isinstance(key, str) or not key.startswith("pic/originals/") or ".." in key:
+    if not isinstance(key, str) or not key.startswith(ORIGINALS) or ".." in key:
         raise PermanentError(f"bad input: image_key must name an original, not {key!r}")
     # On the wire the strength is a JSON number (not a string check_strength would take).
     if isinstance(strength, bool) or not isinstance(strength, (int, float)):

@@ -5,11 +5,13 @@ from pathlib import PurePath
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import default_storage
 from django.db import models
+from django.urls import reverse
 
-from workers.models import Job
+from jobs.models import Job
 
 from . import replies
-from .enhance import ABSOLUTE_METRICS, METRIC_KEYS
+from .enhance.rules import ABSOLUTE_METRICS, EXTENSIONS, METRIC_KEYS
+from .keys import ORIGINALS, original_key, result_key
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class PicJob(Job):
     def submit_photo(cls, upload, info, strength_percent: int, **ownership) -> "PicJob":
         """Store a checked upload (`info` from pic.enhance.inspect), then submit the job."""
         job_id = uuid.uuid4()
-        key = f"pic/originals/{job_id}.{info.extension}"
+        key = original_key(job_id, info.extension)
         # Upload first, then record: no network I/O inside the transaction.
         try:
             default_storage.save(key, upload)
@@ -54,19 +56,30 @@ class PicJob(Job):
     def megapixels(self) -> float:
         return self.width * self.height / 1e6
 
-    def request_fields(self) -> dict:
-        return {"image_key": self.image_key, "strength": self.strength}
+    request_fields = ("image_key", "strength")
+    result_fields = ("result_key", "metrics")
 
-    def fields_from_reply(self, reply: dict) -> dict:
+    def clean_result(self, reply: dict) -> dict:
         return replies.fields(self, reply)
+
+    def api_result(self, request) -> dict:
+        def link(name: str) -> str:
+            return request.build_absolute_uri(reverse(f"api:pic_{name}", args=[self.id]))
+        return {"metrics": self.shown_metrics, "original_url": link("original"),
+                "result_url": link("result")}
 
     @property
     def original_is_own(self) -> bool:
-        return self.image_key.startswith(f"pic/originals/{self.id}.")
+        return self.image_key.startswith(f"{ORIGINALS}{self.id}.")
 
     @property
     def result_is_own(self) -> bool:
-        return bool(self.result_key) and self.result_key == replies.result_key(self)
+        return bool(self.result_key) and self.result_key == self.own_result_key
+
+    @property
+    def own_result_key(self) -> str:
+        """The one key a result of this job may have: its id and its original's extension."""
+        return result_key(self.id, EXTENSIONS.get(self.format, "invalid"))
 
     @property
     def shown_metrics(self) -> dict | None:

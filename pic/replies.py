@@ -1,8 +1,8 @@
 """What a CloudPic `done` reply may say about its job, checked in this one place."""
 
-from workers.replies import number
+from jobs.replies import number
 
-from .enhance import EXTENSIONS, METRIC_KEYS
+from .enhance.rules import METRIC_KEYS
 
 # What measure() can produce, with head-room: shares of 0-1, a Hasler-Süsstrunk
 # colourfulness (below about 470 for 8-bit RGB), a Laplacian-to-spread ratio.
@@ -16,14 +16,9 @@ METRIC_RANGES = {
 SIDES = ("before", "after")
 
 
-def result_key(job) -> str:
-    """The one key a result of this job may have: its id and its original's extension."""
-    return f"pic/results/{job.id}.{EXTENSIONS.get(job.format, 'invalid')}"
-
-
 def fields(job, reply: dict) -> dict:
     """Model fields of a done reply for `job`; ValueError unless the worker could have sent it."""
-    expected = result_key(job)
+    expected = job.own_result_key
     if reply.get("result_key") != expected:
         raise ValueError(f"result_key must be {expected}, not {reply.get('result_key')!r:.80}")
     metrics = reply.get("metrics")

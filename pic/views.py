@@ -4,11 +4,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workers.limits import limit_submissions
-from workers.models import Status
-from workers.web import get_job, ownership, refresh, serve_object, status_payload, status_response
+from cloudsite.limits import limit_submissions
+from cloudsite.pages import (
+    get_job,
+    ownership,
+    refresh,
+    serve_object,
+    status_payload,
+    status_response,
+)
+from jobs.models import Status
 
-from .enhance import CONTENT_TYPES
+from .enhance.rules import CONTENT_TYPES
 from .forms import PicForm
 from .models import PicJob, StoreFailed
 

@@ -6,7 +6,8 @@ from django.core.files.storage import default_storage
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from workers import aws, tools
+from jobs import tools
+from workers import aws
 from workers.consumer import Consumer
 
 BUCKET = "cloudsite-test"

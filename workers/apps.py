@@ -1,18 +1,8 @@
 from django.apps import AppConfig
-from django.core.management import call_command
-from django.db.models.signals import post_migrate
-
-
-def create_cache_table(sender, using="default", **kwargs):
-    # The abuse limits live in the database cache: every `migrate` (runlocal, deploys,
-    # the test database) makes sure its table exists. A no-op for other cache backends.
-    call_command("createcachetable", database=using, verbosity=0)
 
 
 class WorkersConfig(AppConfig):
+    """The queue runtime: the consumer, the reconciler and the commands that run them."""
+
     name = "workers"
     verbose_name = "Queues and workers"
-
-    def ready(self):
-        post_migrate.connect(create_cache_table, sender=self,
-                             dispatch_uid="workers.create_cache_table")

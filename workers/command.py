@@ -6,9 +6,11 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from . import loop, tools
+from jobs import tools
+from jobs.tools import Tool
+
+from . import loop
 from .consumer import Consumer
-from .tools import Tool
 
 log = logging.getLogger(__name__)
 

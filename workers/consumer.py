@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from django.core.files.storage import default_storage
 from django.utils.module_loading import import_string
 
+from jobs.tools import Tool
+
 from . import aws, envelope, loop, pool
-from .tools import Tool
 
 log = logging.getLogger(__name__)
 

@@ -103,7 +103,7 @@ def check_version(payload: dict) -> None:
 def decode_reply(body: str | bytes) -> dict:
     """Parse and check a reply's envelope; raise ValueError if it cannot be applied.
 
-    The fields every reply shares are checked against the job by workers.replies, and
+    The fields every reply shares are checked against the job by jobs.replies, and
     the tool's own fields by the tool's replies module.
     """
     try:

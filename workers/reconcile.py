@@ -2,8 +2,10 @@
 
 import logging
 
-from . import aws, envelope, replies
-from .tools import Tool
+from jobs import replies
+from jobs.tools import Tool
+
+from . import aws, envelope
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Status
-from .tools import Tool
+from jobs.models import Status
+from jobs.tools import Tool
 
 log = logging.getLogger(__name__)
 

@@ -103,23 +103,27 @@ def run_pic(args, err: Console, out: Console) -> int:
 
 
 def run_jobs(args, err: Console, out: Console) -> int:
+    api = connect()
+    if args.tool and args.tool not in (names := api.tools()):
+        raise ClientError(USAGE, f"no tool “{args.tool}” on this site; it has: "
+                          + ", ".join(names))
     params = {"limit": args.limit}
     params.update({key: getattr(args, key) for key in ("tool", "status") if getattr(args, key)})
-    page = connect().json("GET", "jobs", params=params)
+    page = api.json("GET", "jobs", params=params)
     emit_json(page) if args.json else show_jobs(out, page)
     return DONE
 
 
 def run_show(args, err: Console, out: Console) -> int:
-    _, job = connect().find(args.id)
+    job = connect().find(args.id)
     emit_json(job) if args.json else show_job(out, job)
     return exit_code(job)
 
 
 def run_cancel(args, err: Console, out: Console) -> int:
     api = connect()
-    tool, _ = api.find(args.id)
-    job = api.json("POST", f"{tool}/jobs/{args.id}/cancel")
+    job = api.find(args.id)
+    job = api.json("POST", f"{job['tool']}/jobs/{job['id']}/cancel")
     emit_json(job) if args.json else out.print(f"job {job['id']} cancelled", markup=False)
     return DONE
 
@@ -162,7 +166,7 @@ def parser() -> argparse.ArgumentParser:
     pic.set_defaults(run=run_pic)
 
     jobs = commands.add_parser("jobs", parents=[common], help="your jobs, newest first")
-    jobs.add_argument("--tool", choices=["calc", "pic"], help="only this tool's jobs")
+    jobs.add_argument("--tool", help="only this tool's jobs (the site lists its tools)")
     jobs.add_argument("--status", choices=["queued", "done", "failed", "cancelled"],
                       help="only jobs in this state")
     jobs.add_argument("--limit", type=int, default=20, help="how many (1-100, default 20)")

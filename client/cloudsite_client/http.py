@@ -57,19 +57,17 @@ class Api:
     def json(self, method: str, path: str, **options) -> dict:
         return self.request(method, path, **options).json()
 
-    def find(self, job_id: str) -> tuple[str, dict]:
-        """A job by id alone: ids are unique across tools, so ask each tool in turn."""
+    def find(self, job_id: str) -> dict:
+        """A job of any tool by its id alone (ids are unique across tools)."""
         try:
             uuid.UUID(job_id)
         except ValueError:
             raise ClientError(USAGE, f"“{job_id}” is not a job id") from None
-        for tool in ("calc", "pic"):
-            try:
-                return tool, self.json("GET", f"{tool}/jobs/{job_id}")
-            except ClientError as error:
-                if error.code != USAGE:
-                    raise
-        raise ClientError(USAGE, f"no job {job_id} (or it is not yours)")
+        return self.json("GET", f"jobs/{job_id}")
+
+    def tools(self) -> list[str]:
+        """The names of the site's installed tools: the site says, not this client."""
+        return [tool["name"] for tool in self.json("GET", "tools")]
 
     def upload(self, path: str, fields: dict[str, str], name: str, data: bytes,
                content_type: str, progress: Callable[[int], None]) -> dict:

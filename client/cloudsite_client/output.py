@@ -41,7 +41,7 @@ def show_job(out: Console, job: dict) -> None:
         for key in FIGURES:
             out.print(f"{key:<7} {job['result'][key]}", markup=False)
         out.print(f"{'log':<7} {job['result']['log_url']}", markup=False)
-    else:
+    elif job["tool"] == "pic":
         metrics = job["result"]["metrics"] or {}
         table = Table("metric", "before", "after", "change", box=None, pad_edge=False)
         for key in METRICS:
@@ -50,6 +50,9 @@ def show_job(out: Console, job: dict) -> None:
             if isinstance(before, (int, float)) and isinstance(after, (int, float)):
                 table.add_row(key, f"{before:.4g}", f"{after:.4g}", change(key, before, after))
         out.print(table)
+    else:  # a tool this client has no layout for: its result's fields as they come
+        for key, value in (job["result"] or {}).items():
+            out.print(f"{key:<7} {value}", markup=False)
 
 
 def show_jobs(out: Console, page: dict) -> None:

@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from cloudsite.models import ApiToken
 from tests.pic.conftest import jpeg_upload, photo  # noqa: F401  (the same test photo)
-from workers.tokens import ApiToken
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from calc.models import CalcJob
+from cloudsite import api as api_module
+from cloudsite.models import ApiToken
+from jobs import tools
 from tests.conftest import queue_depth
-from workers import api as api_module
-from workers import tools
 from workers.reconcile import reconcile
-from workers.tokens import ApiToken
 
 pytestmark = pytest.mark.django_db
 JOBS = "/api/v1/calc/jobs"

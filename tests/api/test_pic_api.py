@@ -2,8 +2,8 @@
 
 import pytest
 
+from jobs import tools
 from pic.models import PicJob
-from workers import tools
 from workers.consumer import Consumer
 
 pytestmark = pytest.mark.django_db

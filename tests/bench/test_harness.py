@@ -14,9 +14,9 @@ from bench.harness import Feed, Queues
 from bench.naive_worker import naive_step
 from bench.proxy import DelayProxy, action_of
 from calc.handler import handle as calc_handle
+from jobs.tools import get as get_tool
 from tests.conftest import queue_depth
 from workers import aws, envelope
-from workers.tools import get as get_tool
 
 CALC = get_tool("calc")
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from jobs import tools
 from tests.browser import worker_thread
-from workers import tools
 
 CALC = tools.get("calc")
 

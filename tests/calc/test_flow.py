@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from calc.models import CalcJob
+from jobs import tools
 from tests.conftest import BUCKET, queue_depth
-from workers import tools
 from workers.reconcile import reconcile
 
 CALC = tools.get("calc")

@@ -3,7 +3,7 @@ from django.test import Client
 from django.urls import reverse
 
 from calc.models import CalcJob
-from workers.web import OWNER_KEY
+from cloudsite.pages import OWNER_KEY
 
 pytestmark = pytest.mark.django_db
 

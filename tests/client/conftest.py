@@ -5,10 +5,10 @@ import sys
 import pytest
 from django.contrib.auth import get_user_model
 
+from cloudsite.models import ApiToken
+from jobs import tools
 from tests.browser import worker_thread
 from tests.pic.conftest import photo  # noqa: F401  (the test photograph)
-from workers import tools
-from workers.tokens import ApiToken
 
 CALC = tools.get("calc")
 PIC = tools.get("pic")

@@ -10,12 +10,12 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from calc.models import CalcJob
+from cloudsite.models import ApiToken
+from jobs import tools
 from pic.models import PicJob
 from tests.browser import worker_thread
 from tests.pic.conftest import encode
-from workers import tools
 from workers.envelope import PermanentError
-from workers.tokens import ApiToken
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

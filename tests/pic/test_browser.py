@@ -2,9 +2,9 @@
 
 import pytest
 
+from jobs import tools
 from tests.browser import worker_thread
 from tests.pic.conftest import encode
-from workers import tools
 
 PIC = tools.get("pic")
 

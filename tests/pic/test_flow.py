@@ -10,10 +10,11 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
+from jobs import tools
 from pic.models import PicJob
 from tests.conftest import BUCKET, queue_depth
 from tests.pic.conftest import encode
-from workers import aws, tools
+from workers import aws
 from workers.consumer import Consumer
 
 PIC = tools.get("pic")

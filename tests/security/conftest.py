@@ -5,8 +5,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from calc.models import CalcJob
+from cloudsite.pages import OWNER_KEY
 from pic.models import PicJob
-from workers.web import OWNER_KEY
 
 OWNER = "owner-token"
 

@@ -12,8 +12,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from jobs import replies, tools
 from tests.conftest import queue_depth
-from workers import aws, envelope, replies, tools
+from workers import aws, envelope
 from workers.reconcile import apply_message
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from calc.models import CalcJob
+from jobs import tools
 from tests.security.conftest import OWNER
-from workers import envelope, tools
+from workers import envelope
 from workers.reconcile import apply_message
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from calc.models import CalcJob
+from cloudsite import limits
 from pic.models import PicJob
-from workers import limits
 
 pytestmark = pytest.mark.django_db
 

@@ -96,7 +96,7 @@ def test_odd_figures_show_as_a_dash_and_good_ones_as_numbers(owner_client, make_
 
 
 def test_the_queues_page_counts_dropped_replies(admin_client, sqs_queues, make_calc):
-    from workers import tools
+    from jobs import tools
     from workers.reconcile import apply_message
 
     CALC = tools.get("calc")

@@ -1,4 +1,4 @@
-from workers import tools
+from jobs import tools
 
 
 class ThirdToolConfig(tools.ToolConfig):

@@ -17,8 +17,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from calc.models import CalcJob
+from jobs import tools
 from tests.conftest import queue_depth
-from workers import aws, tools
+from workers import aws
 
 CALC = tools.get("calc")
 

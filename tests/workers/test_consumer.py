@@ -5,8 +5,9 @@ import uuid
 
 import pytest
 
+from jobs import tools
 from tests.conftest import BUCKET, queue_depth
-from workers import aws, envelope, tools
+from workers import aws, envelope
 from workers.consumer import Consumer
 
 CALC = tools.get("calc")

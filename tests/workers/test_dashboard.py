@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calc.models import CalcJob
-from workers import aws, tools
+from jobs import tools
+from workers import aws
 
 pytestmark = pytest.mark.django_db
 

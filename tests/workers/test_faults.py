@@ -22,9 +22,10 @@ from botocore.awsrequest import AWSResponse
 from django.core.management import call_command
 
 from calc.models import CalcJob
+from jobs import tools
 from tests.conftest import queue_depth
 from tests.workers.proxy import Proxy
-from workers import aws, envelope, tools
+from workers import aws, envelope
 from workers.consumer import Consumer
 from workers.reconcile import drain_dead_letters, reconcile
 

@@ -4,8 +4,9 @@ import uuid
 import pytest
 
 from calc.models import CalcJob
+from jobs import tools
 from tests.conftest import queue_depth
-from workers import aws, envelope, tools
+from workers import aws, envelope
 from workers.reconcile import apply_message, reconcile
 
 CALC = tools.get("calc")

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calc.models import CalcJob
+from jobs import tools
 from tests.conftest import queue_depth
-from workers import aws, envelope, tools
+from workers import aws, envelope
 from workers.reconcile import apply_message, drain_dead_letters
 from workers.sweep import sweep
 

@@ -5,11 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dataclasses
+
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from calc.models import CalcJob
+from jobs import tools
+from jobs.models import Job
 from pic.models import PicJob
-from workers import tools
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,4 +41,31 @@ def test_a_third_tool_is_one_app_and_one_line_in_installed_apps():
          "no:cacheprovider", "--ds=tests.thirdtool.settings"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 passed" in done.stdout
+    assert "9 passed" in done.stdout
+
+
+def test_the_installed_tools_keep_the_contract():
+    for tool in tools.installed():
+        tools.check_contract(tool)  # raises on any missing piece
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model_name": "Nope"}, "its app has no model 'Nope'"),
+    ({"handler": "calc.no_such_module.handle"}, "no handler module 'calc.no_such_module'"),
+    ({"name": "calc2"}, "its name or a queue name is another installed tool's too"),
+])
+def test_a_tool_missing_a_piece_is_named_at_start_up(change, message):
+    broken = dataclasses.replace(tools.get("calc"), **change)
+    with pytest.raises(ImproperlyConfigured, match=f"tool '{broken.name}' \\(calc\\): {message}"):
+        tools.check_contract(broken)
+
+
+@pytest.mark.parametrize("attribute, value, message", [
+    ("clean_result", Job.clean_result, "must define clean_result"),
+    ("request_fields", ("numbers", "nope"), "request_fields names 'nope', which is not a field"),
+    ("result_fields", (), "result_fields names no field"),
+])
+def test_a_model_missing_a_piece_is_named_at_start_up(monkeypatch, attribute, value, message):
+    monkeypatch.setattr(CalcJob, attribute, value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        tools.check_contract(tools.get("calc"))

@@ -4,7 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from workers import loop, tools
+from jobs import tools
+from workers import loop
 from workers.reconcile import drain_dead_letters, reconcile
 from workers.sweep import sweep
 

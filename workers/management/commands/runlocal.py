@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
-from workers import aws, tools
+from jobs import tools
+from workers import aws
 
 
 def interrupt(signum, frame):

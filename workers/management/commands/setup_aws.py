@@ -2,7 +2,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workers import aws, tools
+from jobs import tools
+from workers import aws
 
 
 class Command(BaseCommand):

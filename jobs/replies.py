@@ -1,9 +1,11 @@
-"""The fields every reply shares, checked against its job before anything is stored.
+"""Where a reply is validated: `fields(job, reply)`, before anything is stored.
 
-A reply is input like any other (docs/design.md §4): the worker role, or anyone who reaches
-the emulator, can put anything on a response queue. Each check raises ValueError, which
-the reconciler turns into one log line and a drop. The tool's own fields are checked by
-calc/replies.py and pic/replies.py.
+A reply is input like any other (docs/design.md §4): the worker role, or anyone who
+reaches the queue, can put anything on a response queue. The envelope (JSON, size,
+version, status) is checked by workers.envelope when the reply is decoded; this module
+checks the fields every reply shares against its job and asks the job's model for the
+tool's own (`clean_result`, in calc/replies.py and pic/replies.py). Each check raises
+ValueError, which the reconciler turns into one log line and a drop.
 """
 
 import logging
@@ -13,7 +15,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from .envelope import parse_timestamp
+from workers.envelope import PROGRESS_STATUSES, parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,17 @@ def moment(reply: dict, name: str, job, default=None):
 
 def worker(reply: dict) -> str:
     return text(reply.get("worker", ""), "worker", MAX_WORKER_CHARS)
+
+
+def fields(job, reply: dict) -> dict:
+    """The model fields a decoded reply would set on `job`; ValueError unless it is exactly
+    what a worker could have sent for it. The one function every reply goes through."""
+    if reply["status"] in PROGRESS_STATUSES:
+        return retry_fields(reply)
+    fields = terminal_fields(job, reply)
+    if reply["status"] == "done":
+        fields.update(job.clean_result(reply), error="")
+    return fields
 
 
 def terminal_fields(job, reply: dict) -> dict:

@@ -33,6 +33,9 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = "API token"
         ordering = ["-created_at"]
+        # The table it had in the workers app: moving the model changed no data
+        # (cloudsite/migrations/0001_api_tokens.py).
+        db_table = "workers_apitoken"
 
     def __str__(self) -> str:
         return f"{self.hint}… ({self.user})"

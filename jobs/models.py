@@ -1,4 +1,9 @@
-"""The job row every tool shares: its states and how replies change it."""
+"""The job row every tool shares: its states, its request, and how replies change it.
+
+A tool's model subclasses Job and says what is its own (docs/design.md §9): the fields
+its request carries, the fields a done reply fills and how that reply is checked
+(`clean_result`), and, if the default will not do, how its result looks in the API.
+"""
 
 import logging
 import uuid
@@ -9,8 +14,9 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import aws, envelope, replies
-from .tokens import ApiToken  # noqa: F401  (a model of this app)
+from workers import aws, envelope
+
+from . import replies
 from .tools import ToolOfApp
 
 log = logging.getLogger(__name__)
@@ -25,7 +31,7 @@ class Status(models.TextChoices):
 
 class Job(models.Model):
     """One submitted job. Subclasses say what their request and result are; their app
-    declares the tool (workers.tools.ToolConfig)."""
+    declares the tool (jobs.tools.ToolConfig)."""
 
     tool = ToolOfApp()  # the Tool its app declares
 
@@ -81,17 +87,21 @@ class Job(models.Model):
         job.refresh_from_db()  # the send after commit has set sent_at
         return job
 
-    def request_fields(self) -> dict:
-        """The tool's own fields of the request message."""
+    def clean_result(self, reply: dict) -> dict:
+        """Model fields to store from a `done` reply; raise ValueError unless it is exactly
+        what the tool produces for this job. Every tool defines it (tools.check_contract)."""
         raise NotImplementedError
 
-    def fields_from_reply(self, reply: dict) -> dict:
-        """Model fields to store from a `done` reply; raise ValueError unless it is exactly
-        what the tool produces for this job (see the tool's replies module)."""
-        raise NotImplementedError
+    def request_message(self) -> dict:
+        """The tool's own fields of the request message: `request_fields`' values."""
+        return {name: getattr(self, name) for name in self.request_fields}
+
+    def api_result(self, request) -> dict:
+        """The result of a done job as the API shows it: `result_fields`' values."""
+        return {name: getattr(self, name) for name in self.result_fields}
 
     def request_body(self) -> str:
-        return envelope.encode(envelope.request(self.id, **self.request_fields()))
+        return envelope.encode(envelope.request(self.id, **self.request_message()))
 
     def enqueue(self) -> None:
         """Send the request once the transaction that made the row has committed."""
@@ -110,17 +120,10 @@ class Job(models.Model):
 
     def apply_reply(self, reply: dict) -> bool:
         """Record a reply. The first terminal one wins; returns whether this one changed the row."""
-        if reply["status"] in envelope.PROGRESS_STATUSES:  # "retrying"
-            return self.note_retry(reply)
         # Validated whole before anything is written; ValueError drops the reply.
-        fields = replies.terminal_fields(self, reply)
-        if reply["status"] == Status.DONE:
-            fields.update(self.fields_from_reply(reply), error="")
-        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(**fields)
-        return bool(updated)
-
-    def note_retry(self, reply: dict) -> bool:
-        fields = {"retries": F("retries") + 1, **replies.retry_fields(reply)}
+        fields = replies.fields(self, reply)
+        if reply["status"] in envelope.PROGRESS_STATUSES:  # "retrying"
+            fields.setdefault("retries", F("retries") + 1)
         updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(**fields)
         return bool(updated)
 

@@ -7,8 +7,9 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
-from . import aws, replies, tools
-from .models import Status
+from jobs import replies, tools
+from jobs.models import Status
+from workers import aws
 
 
 def queue_row(tool, name: str, kind: str) -> dict:

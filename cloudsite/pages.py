@@ -10,8 +10,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 
-from .models import Job
-from .reconcile import reconcile
+from jobs.models import Job
+from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 

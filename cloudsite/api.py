@@ -1,11 +1,9 @@
-"""The JSON API both tools share: token auth, the job object, problem details, the job list.
+"""The JSON API's shared parts: token auth, the job object, problem details, the job list.
 
-The tools' own endpoints live in calc/api.py and pic/api.py; cloudsite/urls.py mounts all
-of them under /api/v1/.
+A tool app may add endpoints of its own in its api module (calc/api.py, pic/api.py);
+cloudsite/urls.py mounts them under /api/v1/<app label>/.
 """
 
-import json
-from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Literal
@@ -13,20 +11,21 @@ from uuid import UUID
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
-from . import limits, tools
-from .limits import SubmissionRefused
-from .models import Job, Status
-from .tokens import ApiToken
-from .web import refresh
+from jobs import tools
+from jobs.models import Job, Status
 
-# The installed tools (workers.tools) and Status, as the schema names them.
+from . import limits
+from .limits import SubmissionRefused
+from .models import ApiToken
+from .pages import refresh
+
+# The installed tools (jobs.tools) and Status, as the schema names them.
 ToolName = Literal[tuple(tool.name for tool in tools.installed())]
 StatusName = Literal[tuple(Status.values)]
 PROBLEM_TYPE = "application/problem+json"
@@ -80,7 +79,7 @@ def form_errors(form) -> dict[str, list[dict]]:
 
 def check_submission(request: HttpRequest) -> None:
     """The one place both submit endpoints ask whether this caller may submit now
-    (workers.limits, the same abuse limits as the pages; answered 429)."""
+    (cloudsite.limits, the same abuse limits as the pages; answered 429)."""
     limits.check_submission(request, user=request.auth)
 
 
@@ -98,19 +97,8 @@ class CloudSiteAPI(NinjaAPI):
         return schema
 
 
-class LocalSwagger(Swagger):
-    """Swagger UI from the site's static files; ninja would use a CDN, as it is not an
-    installed app (see the settings)."""
-
-    def render_page(self, request, api, **kwargs):
-        self.settings["url"] = self.get_openapi_url(api, kwargs)
-        return render(request, "api/docs.html",
-                      {"api": api, "swagger_settings": json.dumps(self.settings)})
-
-
 api = CloudSiteAPI(
     title="CloudSite API", version="1", urls_namespace="api", auth=BearerToken(),
-    docs=LocalSwagger(),
     description="CloudCal and CloudPic jobs. Send `Authorization: Bearer <token>`; make a "
     "token in admin or with `manage.py create_api_token USERNAME`. Errors are RFC 9457 "
     "problem details.",
@@ -196,66 +184,24 @@ class JobPage(Schema):
     items: list[JobOut]
 
 
-# Each tool's api module registers how its result looks (figures, metrics, links).
-RESULTS: dict[str, Callable[[HttpRequest, Job], dict]] = {}
-
-
-def result_for(tool: str):
-    def register(function):
-        RESULTS[tool] = function
-        return function
-    return register
-
-
 def job_out(request: HttpRequest, job: Job) -> dict:
-    tool = job.tool.name
+    """The job object every endpoint answers with; the result is the tool's own
+    (Job.api_result: calc/models.py, pic/models.py, or the default)."""
     return {
-        "id": job.id, "tool": tool, "status": job.status,
-        "url": request.build_absolute_uri(reverse(f"api:{tool}_job", args=[job.id])),
+        "id": job.id, "tool": job.tool.name, "status": job.status,
+        "url": request.build_absolute_uri(reverse("api:tool_job", args=[job.tool.name, job.id])),
         "created_at": job.created_at, "started_at": job.started_at,
         "finished_at": job.finished_at, "worker": job.worker,
-        "result": RESULTS[tool](request, job) if job.status == Status.DONE else None,
+        "result": job.api_result(request) if job.status == Status.DONE else None,
         "error": job.error, "note": job.progress_note,
     }
 
 
-def model_of(tool: str):
-    return tools.get(tool).model
-
-
 def my_jobs(request: HttpRequest, tool: str):
     """The caller's jobs of one tool; anyone else's job is as absent as a made-up id."""
-    return model_of(tool).objects.filter(user=request.auth)
+    return tools.get(tool).model.objects.filter(user=request.auth)
 
 
 def get_my_job(request: HttpRequest, tool: str, job_id: UUID, fresh: bool = True) -> Job:
     job = get_object_or_404(my_jobs(request, tool), pk=job_id)
     return refresh(job) if fresh else job
-
-
-# --- endpoints of both tools ---------------------------------------------------------------
-
-@api.get("/jobs", response={200: JobPage, **ERRORS}, tags=["jobs"],
-         summary="The caller's jobs of both tools, newest first")
-def list_jobs(request, tool: ToolName | None = None, status: StatusName | None = None,
-              limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=10_000)):
-    rows: list[Job] = []
-    count = 0
-    for name in [tool] if tool else [t.name for t in tools.installed()]:
-        jobs = my_jobs(request, name)
-        if status:
-            jobs = jobs.filter(status=status)
-        count += jobs.count()
-        # Enough of each tool's newest to fill this page after merging.
-        rows += jobs.order_by("-created_at")[:offset + limit]
-    rows.sort(key=lambda job: job.created_at, reverse=True)
-    return {"count": count, "items": [job_out(request, job) for job in rows[offset:offset + limit]]}
-
-
-@api.post("/{tool}/jobs/{job_id}/cancel", response={200: JobOut, 409: Problem, **ERRORS},
-          tags=["jobs"], summary="Cancel a queued job; a worker's later answer is ignored")
-def cancel_job(request, tool: ToolName, job_id: UUID):
-    job = get_my_job(request, tool, job_id)
-    if not job.cancel():
-        raise Conflict(f"The job is {job.status}; only a queued job can be cancelled.")
-    return job_out(request, job)

@@ -14,8 +14,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.shortcuts import render
 
-from . import tools
-from .models import Status
+from jobs import tools
+from jobs.models import Status
 
 WINDOW = 60  # seconds
 QUEUED_RETRY_AFTER = 30  # seconds; a queued job usually ends well within this
@@ -49,7 +49,7 @@ def check_submission(request: HttpRequest, user=None) -> None:
     if user is not None:
         check_queued({"user": user})
     else:
-        from .web import OWNER_KEY  # (web imports the reconciler; keep this module light)
+        from .pages import OWNER_KEY  # (web imports the reconciler; keep this module light)
         owner = request.session.get(OWNER_KEY)
         if owner:
             check_queued({"owner": owner})

@@ -1,6 +1,6 @@
 from django import template
 
-from workers import tools
+from jobs import tools
 
 register = template.Library()
 
