@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.shortcuts import render
 
 from jobs import tools
-from jobs.models import Status
+from jobs.models import ACTIVE
 
 WINDOW = 60  # seconds
 QUEUED_RETRY_AFTER = 30  # seconds; a queued job usually ends well within this
@@ -60,7 +60,7 @@ def check_queued(whose: dict) -> None:
     limit = settings.CLOUDSITE_QUEUED_PER_SESSION
     if not limit:
         return
-    queued = sum(tool.model.objects.filter(status=Status.QUEUED, **whose).count()
+    queued = sum(tool.model.objects.filter(status__in=ACTIVE, **whose).count()
                  for tool in tools.installed())
     if queued >= limit:
         raise SubmissionRefused(

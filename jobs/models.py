@@ -6,6 +6,7 @@ its request carries, the fields a done reply fills and how that reply is checked
 """
 
 import logging
+import secrets
 import uuid
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +18,7 @@ from django.utils import timezone
 from workers import aws, envelope
 
 from . import replies
+from .replies import token_digest
 from .tools import ToolOfApp
 
 log = logging.getLogger(__name__)
@@ -24,9 +26,14 @@ log = logging.getLogger(__name__)
 
 class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# A job not yet ended: a worker's reply may still change it.
+ACTIVE = (Status.QUEUED, Status.RUNNING)
 
 
 class Job(models.Model):
@@ -54,6 +61,9 @@ class Job(models.Model):
     retries = models.PositiveIntegerField(
         default=0, help_text="Worker attempts that failed transiently and were retried.")
     last_error = models.TextField(blank=True, help_text="The last transient error reported.")
+    # The SHA-256 of the current send's reply token (docs/design.md §4): only a reply that
+    # echoes it is applied, so a reply is bound to the request that caused it.
+    reply_token_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -100,16 +110,20 @@ class Job(models.Model):
         """The result of a done job as the API shows it: `result_fields`' values."""
         return {name: getattr(self, name) for name in self.result_fields}
 
-    def request_body(self) -> str:
-        return envelope.encode(envelope.request(self.id, **self.request_message()))
+    def request_body(self, reply_token: str) -> str:
+        return envelope.encode(envelope.request(self.id, reply_token=reply_token,
+                                                **self.request_message()))
 
     def enqueue(self) -> None:
         """Send the request once the transaction that made the row has committed."""
         transaction.on_commit(self.send)
 
     def send(self) -> bool:
+        # A fresh token per send, its hash stored before the request can be answered.
+        token = secrets.token_urlsafe(24)
+        type(self).objects.filter(pk=self.pk).update(reply_token_hash=token_digest(token))
         try:
-            aws.send(self.tool.request_queue, self.request_body())
+            aws.send(self.tool.request_queue, self.request_body(reply_token=token))
         except (BotoCoreError, ClientError):
             # The row stays queued with no sent_at, and the page says it waits to be sent.
             log.exception("could not send %s", self)
@@ -122,20 +136,24 @@ class Job(models.Model):
         """Record a reply. The first terminal one wins; returns whether this one changed the row."""
         # Validated whole before anything is written; ValueError drops the reply.
         fields = replies.fields(self, reply)
-        if reply["status"] in envelope.PROGRESS_STATUSES:  # "retrying"
+        jobs = type(self).objects.filter(pk=self.pk)
+        if reply["status"] == "running":  # only a queued job starts running
+            jobs = jobs.filter(status=Status.QUEUED)
+        else:
+            jobs = jobs.filter(status__in=ACTIVE)
+        if reply["status"] == "retrying":  # back to waiting for its next attempt
             fields.setdefault("retries", F("retries") + 1)
-        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(**fields)
-        return bool(updated)
+        return bool(jobs.update(**fields))
 
     def mark_failed(self, reason: str) -> bool:
-        """End a job that is still queued as failed; returns whether it was still queued."""
-        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
+        """End a job not yet ended as failed; returns whether it had not ended."""
+        updated = type(self).objects.filter(pk=self.pk, status__in=ACTIVE).update(
             status=Status.FAILED, error=reason[:10_000], finished_at=timezone.now())
         return bool(updated)
 
     def cancel(self) -> bool:
-        """Cancel a job still queued; a worker's later reply finds it no longer queued."""
-        updated = type(self).objects.filter(pk=self.pk, status=Status.QUEUED).update(
+        """Cancel a job not yet ended; a worker's later reply finds it ended."""
+        updated = type(self).objects.filter(pk=self.pk, status__in=ACTIVE).update(
             status=Status.CANCELLED, finished_at=timezone.now())
         if updated:
             self.refresh_from_db()
@@ -156,6 +174,8 @@ class Job(models.Model):
             return ""
         if self.sent_at is None:
             return "waiting to be sent to the queue"
+        if self.status == Status.RUNNING:
+            return f"running on {self.worker}" if self.worker else "running"
         if self.last_error:
             return f"attempt {self.retries} hit a temporary error ({self.last_error}); retrying"
         return "waiting for a worker"

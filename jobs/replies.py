@@ -8,6 +8,8 @@ tool's own (`clean_result`, in calc/replies.py and pic/replies.py). Each check r
 ValueError, which the reconciler turns into one log line and a drop.
 """
 
+import hashlib
+import hmac
 import logging
 import math
 from datetime import timedelta
@@ -15,7 +17,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from workers.envelope import PROGRESS_STATUSES, parse_timestamp
+from workers.envelope import MAX_TOKEN_CHARS, PROGRESS_STATUSES, parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +73,33 @@ def worker(reply: dict) -> str:
 def fields(job, reply: dict) -> dict:
     """The model fields a decoded reply would set on `job`; ValueError unless it is exactly
     what a worker could have sent for it. The one function every reply goes through."""
+    check_token(job, reply)
+    if reply["status"] == "running":
+        return {"status": "running", "worker": worker(reply),
+                "started_at": moment(reply, "started_at", job, default=timezone.now())}
     if reply["status"] in PROGRESS_STATUSES:
         return retry_fields(reply)
     fields = terminal_fields(job, reply)
     if reply["status"] == "done":
         fields.update(job.clean_result(reply), error="")
     return fields
+
+
+def token_digest(token: str) -> str:
+    # A reply token is 192 random bits, not a password: a plain hash is enough.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_token(job, reply: dict) -> None:
+    """A reply must echo the reply token of the job's current send. Only rows sent before
+    tokens existed have no hash; their replies are taken as before."""
+    if not job.reply_token_hash:
+        return
+    token = reply.get("reply_token")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+        raise ValueError("the reply carries no reply token")
+    if not hmac.compare_digest(token_digest(token), job.reply_token_hash):
+        raise ValueError("the reply token is not the current send's")
 
 
 def terminal_fields(job, reply: dict) -> dict:
@@ -94,7 +117,8 @@ def terminal_fields(job, reply: dict) -> dict:
 
 def retry_fields(reply: dict) -> dict:
     """Model fields of a retrying reply (retries is left out when attempt is absent)."""
-    fields = {"last_error": text(reply["error"], "error", MAX_NOTE_CHARS, truncate=True),
+    fields = {"status": "queued",
+              "last_error": text(reply["error"], "error", MAX_NOTE_CHARS, truncate=True),
               "worker": worker(reply)}
     if reply.get("attempt") is not None:
         fields["retries"] = integer(reply["attempt"], "attempt", 1, MAX_ATTEMPT)

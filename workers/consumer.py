@@ -303,8 +303,8 @@ class Consumer:
                           self.tool.name, job_id, context.receive_count, delay)
             note = envelope.progress(job_id, worker=self.worker, error=describe(error),
                                      attempt=context.receive_count)
-            return Outcome(reply=note, visibility=delay)
-        return Outcome(reply=reply, delete=True)
+            return Outcome(reply=envelope.bind(note, payload), visibility=delay)
+        return Outcome(reply=envelope.bind(reply, payload), delete=True)
 
     # The outbox: replies and deletes in micro-batches, from a thread of its own.
 
@@ -367,9 +367,9 @@ class Consumer:
             return envelope.encode(reply)
         except ValueError as error:
             log.error("%s job %s: reply not sendable: %s", self.tool.name, reply["job_id"], error)
-            return envelope.encode(envelope.reply(
+            return envelope.encode(envelope.bind(envelope.reply(
                 reply["job_id"], worker=self.worker, started_at=reply.get("started_at", ""),
-                error=f"the result could not be sent: {error}"))
+                error=f"the result could not be sent: {error}"), reply))
 
     # The heartbeat: keep every unfinished message hidden while its job waits or runs.
 

@@ -11,9 +11,11 @@ MAX_BODY_BYTES = 256 * 1024
 # thousands of brackets raises RecursionError), and so would whatever later stores or
 # renders a deep value: anything deeper than this is refused.
 MAX_DEPTH = 16
+MAX_TOKEN_CHARS = 100
 TERMINAL_STATUSES = ("done", "failed")
-# A progress reply: the job hit a transient error and will be retried.
-PROGRESS_STATUSES = ("retrying",)
+# Progress replies: the job started ("running"), or hit a transient error and will be
+# retried ("retrying"). Readers treat any status but done and failed as progress.
+PROGRESS_STATUSES = ("running", "retrying")
 
 
 class UndecodableMessage(Exception):
@@ -33,6 +35,15 @@ def encode(payload: dict) -> str:
 
 def request(job_id: uuid.UUID | str, **fields) -> dict:
     return {"version": VERSION, "job_id": str(job_id), **fields}
+
+
+def bind(reply: dict, request: dict) -> dict:
+    """Bind a reply to its request: echo the request's reply token, a fresh random string
+    per send (docs/design.md §4); the web app applies only replies with the current one."""
+    token = request.get("reply_token")
+    if isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS:
+        reply["reply_token"] = token
+    return reply
 
 
 def reject_constant(name: str):
@@ -113,7 +124,7 @@ def decode_reply(body: str | bytes) -> dict:
         raise ValueError(str(error)) from None
     if reply.get("status") not in TERMINAL_STATUSES + PROGRESS_STATUSES:
         raise ValueError(f"unknown reply status {reply.get('status')!r:.40}")
-    if reply["status"] != "done" and not isinstance(reply.get("error"), str):
+    if reply["status"] in ("failed", "retrying") and not isinstance(reply.get("error"), str):
         raise ValueError(f"a {reply['status']} reply needs an error text")
     return reply
 

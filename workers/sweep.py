@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.models import Status
+from jobs.models import ACTIVE
 from jobs.tools import Tool
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,8 @@ def sweep(tool: Tool, now=None) -> dict[str, int]:
     now = now or timezone.now()
     resend_after = timedelta(seconds=settings.CLOUDSITE_RESEND_SECONDS)
     counts = {"sent": 0, "resent": 0, "timed_out": 0}
-    queued = model.objects.filter(status=Status.QUEUED).order_by("created_at")
+    # A running job whose worker died is as overdue as a queued one.
+    queued = model.objects.filter(status__in=ACTIVE).order_by("created_at")
 
     never_sent = queued.filter(
         sent_at__isnull=True,

@@ -167,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
 
     jobs = commands.add_parser("jobs", parents=[common], help="your jobs, newest first")
     jobs.add_argument("--tool", help="only this tool's jobs (the site lists its tools)")
-    jobs.add_argument("--status", choices=["queued", "done", "failed", "cancelled"],
+    jobs.add_argument("--status", choices=["queued", "running", "done", "failed", "cancelled"],
                       help="only jobs in this state")
     jobs.add_argument("--limit", type=int, default=20, help="how many (1-100, default 20)")
     jobs.set_defaults(run=run_jobs)

@@ -73,7 +73,7 @@ def wait(api: Api, job: dict, err: Console) -> dict:
         return f"job {job['id']}: {job['status']}{note} · {time.monotonic() - started:.0f} s"
 
     with err.status(line()) as status:
-        while job["status"] == "queued":
+        while job["status"] in ("queued", "running"):
             if err.is_terminal:
                 status.update(line())
             elif (job["status"], job.get("note")) != last:

@@ -5,7 +5,9 @@
   const url = box.dataset.statusUrl;
   const label = box.querySelector("[data-status-label]");
   const note = box.querySelector("[data-status-note]");
-  const started = Date.now();
+  // Waiting counts from submission (the page may be opened, or reloaded, much later).
+  const created = Number(box.dataset.created);
+  const started = created ? created * 1000 : Date.now();
   let delay = 500;
 
   async function poll() {
@@ -13,12 +15,13 @@
       const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
       if (response.ok) {
         const job = await response.json();
-        if (job.status !== "queued") {
+        if (job.status !== "queued" && job.status !== "running") {
           window.location.reload();
           return;
         }
         const seconds = Math.round((Date.now() - started) / 1000);
-        label.textContent = "queued";
+        label.textContent = job.status;
+        label.className = "status " + job.status;
         note.textContent = (job.note ? job.note + " · " : "") + "waiting " + seconds + " s";
       }
     } catch (error) {

@@ -1,9 +1,6 @@
 """The job list, the schema and docs, and the ways to make and revoke tokens."""
 
-import os
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from io import StringIO
 

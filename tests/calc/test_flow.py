@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from calc.models import CalcJob
 from jobs import tools
+from jobs.replies import token_digest
 from tests.conftest import BUCKET, queue_depth
 from workers.reconcile import reconcile
 
@@ -84,9 +85,12 @@ def test_the_request_message_follows_the_wire_format(client, sqs_queues,
                                                       django_capture_on_commit_callbacks):
     job, _ = submit(client, django_capture_on_commit_callbacks, "1 2.5 -3")
     from workers import aws
-    message = aws.receive(CALC.request_queue, wait_time=0)[0]
-    assert json.loads(message["Body"]) == {"version": 1, "job_id": str(job.id),
-                                           "numbers": [1, 2.5, -3]}
+    message = json.loads(aws.receive(CALC.request_queue, wait_time=0)[0]["Body"])
+    token = message.pop("reply_token")
+    assert message == {"version": 1, "job_id": str(job.id), "numbers": [1, 2.5, -3]}
+    # The row keeps only the token's hash; the reply must echo the token itself.
+    job.refresh_from_db()
+    assert job.reply_token_hash == token_digest(token) and token not in job.reply_token_hash
 
 
 def test_a_failed_send_still_gives_a_job_page(client, settings,

@@ -103,7 +103,7 @@ def test_a_failed_job_exits_1_with_the_workers_reason(cloudsite, server_queues):
     (("calc", "--strength", "3"), "unrecognized arguments"),
     (("pic", "missing.jpg"), "cannot read missing.jpg"),
     (("show", "not-an-id"), "“not-an-id” is not a job id"),
-    (("show", str(uuid.uuid4())), "(or it is not yours)"),
+    (("show", str(uuid.uuid4())), "or it is not yours"),
 ])
 def test_bad_usage_or_input_exits_2_naming_the_problem(cloudsite, server_queues, args, message):
     run = cloudsite(*args)

@@ -57,7 +57,7 @@ def test_a_failed_reply_records_the_reason(job):
 @pytest.mark.parametrize("body", [
     "nonsense",
     json.dumps({"version": 1, "job_id": str(uuid.uuid4())}),
-    json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "status": "running"}),
+    json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "status": "started"}),
     json.dumps({"version": 2, "job_id": str(uuid.uuid4()), "status": "done"}),
 ])
 def test_unusable_replies_are_dropped(job, body, caplog):

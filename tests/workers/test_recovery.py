@@ -43,7 +43,7 @@ def test_a_progress_reply_after_the_end_changes_nothing(sqs_queues):
 
 def test_a_dead_letter_fails_its_job_with_the_last_error(sqs_queues):
     job = make_job(sent_at=timezone.now(), sends=1, retries=5, last_error="OSError: S3 down")
-    aws.send(CALC.request_dlq, job.request_body())
+    aws.send(CALC.request_dlq, job.request_body(reply_token="t"))
     aws.send(CALC.request_dlq, "not even json")
     assert drain_dead_letters(CALC) == 1
     job.refresh_from_db()
@@ -54,7 +54,7 @@ def test_a_dead_letter_fails_its_job_with_the_last_error(sqs_queues):
 
 def test_a_dead_letter_for_a_finished_job_changes_nothing(sqs_queues):
     job = make_job(status="done", result={"count": 2})
-    aws.send(CALC.request_dlq, job.request_body())
+    aws.send(CALC.request_dlq, job.request_body(reply_token="t"))
     assert drain_dead_letters(CALC) == 0
     job.refresh_from_db()
     assert job.status == "done"

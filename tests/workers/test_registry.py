@@ -1,11 +1,10 @@
 """The tool registry: the apps declare their tools, and everything per tool follows."""
 
+import dataclasses
 import os
 import subprocess
 import sys
 from pathlib import Path
-
-import dataclasses
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
