@@ -17,6 +17,7 @@ for tool in tools.installed():
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Each installed tool app at /<app label>/, its URL namespace.
     *(path(f"{tool.app_label}/", include(tool.urls)) for tool in tools.installed()),
     path("api/v1/", api.urls),
