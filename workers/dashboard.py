@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
+from cloudsite import activity
+
 from . import aws, replies, tools
 from .models import Status
 
@@ -54,5 +56,5 @@ def queues(request):
     dropped = [(tool.response_queue, replies.dropped_count(tool.name))
                for tool in tools.installed()]
     context = {**admin.site.each_context(request), "title": "Queues", "rows": rows,
-               "dropped": dropped}
+               "dropped": dropped, "activity": activity.activity()}
     return render(request, "admin/queues.html", context)
