@@ -317,9 +317,11 @@ def test_one_dashboard_draws_queues_groups_jobs_load_balancer_and_database(stack
         named[(m[0], m[1])].add(m[3])
     queues = {"prod-cloudcal-requests", "prod-cloudcal-responses", "prod-cloudpic-inbox",
               "prod-cloudpic-outbox"}
-    assert named[("AWS/SQS", "ApproximateNumberOfMessagesVisible")] == queues
+    replies = {"prod-cloudcal-responses-dlq", "prod-cloudpic-outbox-dlq"}
+    assert named[("AWS/SQS", "ApproximateNumberOfMessagesVisible")] == queues | replies
     assert named[("AWS/SQS", "ApproximateAgeOfOldestMessage")] == queues
-    assert named[("AWS/SQS", "NumberOfMessagesReceived")] == {f"{q}-dlq" for q in queues}
+    assert named[("AWS/SQS", "NumberOfMessagesReceived")] == {
+        "prod-cloudcal-requests-dlq", "prod-cloudpic-inbox-dlq"}
     assert named[("AWS/AutoScaling", "GroupInServiceInstances")] == {"cs-web", "cs-calc",
                                                                       "cs-pic"}
     # The workers' EMF metrics: namespace CloudSite, dimension Tool.

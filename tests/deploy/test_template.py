@@ -107,14 +107,24 @@ def test_alarms_cover_age_dead_letters_5xx_and_no_healthy_web(resources):
         "CalcRequests", "CalcResponses", "PicRequests", "PicResponses"]
     assert {alarms[n]["Threshold"]["Ref"] for n, q in queue_of.items() if "Responses" in q} == {
         "ResponseAgeAlarmSeconds"}
-    # Dead letters are drained within seconds: what counts is that one was received.
+    # Dead requests are drained within seconds: what counts is that one was received.
     assert "ApproximateNumberOfMessagesVisible" not in by_metric
     dead = by_metric["NumberOfMessagesReceived"]
     assert {alarms[name]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for name in dead} == {
-        "CalcDeadLetters", "CalcResponseDeadLetters", "PicDeadLetters", "PicResponseDeadLetters"}
+        "CalcDeadLetters", "PicDeadLetters"}
     for name in dead:
         assert (alarms[name]["Statistic"], alarms[name]["Threshold"]) == ("Sum", 0)
         assert alarms[name]["ComparisonOperator"] == "GreaterThanThreshold"
+    # Dead replies stay (and the admin page's peeks count as receives): alarm on growth.
+    for name, queue in (("CalcResponseDeadLetterAlarm", "CalcResponseDeadLetters"),
+                        ("PicResponseDeadLetterAlarm", "PicResponseDeadLetters")):
+        metrics = {m["Id"]: m for m in alarms[name]["Metrics"]}
+        assert metrics["growth"]["Expression"] == "DIFF(dead)"
+        stat = metrics["dead"]["MetricStat"]
+        assert stat["Metric"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert stat["Metric"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
+        assert (alarms[name]["Threshold"], alarms[name]["ComparisonOperator"]) == (
+            0, "GreaterThanThreshold")
     assert by_metric["HealthyHostCount"] == ["NoHealthyWebAlarm"]
     rate = {m["Id"]: m for m in alarms["Web5xxAlarm"]["Metrics"]}
     assert "/ requests" in rate["rate"]["Expression"]
