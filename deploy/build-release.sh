@@ -20,9 +20,15 @@ git archive --format=tar --prefix=cloudsite/ HEAD | tar -xf - -C "$work"
 wheelhouse=$work/cloudsite/wheelhouse
 mkdir -p "$wheelhouse"
 grep -v -E '^moto(\[|=)' "$work/cloudsite/requirements.txt" > "$work/requirements-aws.txt"
-"${pip[@]}" download --quiet --dest "$wheelhouse" --only-binary=:all: \
-  --platform manylinux_2_34_x86_64 --python-version 3.11 --implementation cp \
-  -r "$work/requirements-aws.txt"
+# Amazon Linux 2023 has glibc 2.34: it runs a wheel of any manylinux tag up to that.
+# pip takes an explicit --platform literally (no older tags implied), so name them all.
+platforms=(--platform manylinux2014_x86_64 --platform manylinux2010_x86_64
+           --platform manylinux1_x86_64)
+for minor in $(seq 5 34); do
+  platforms+=(--platform "manylinux_2_${minor}_x86_64")
+done
+"${pip[@]}" download --quiet --dest "$wheelhouse" --only-binary=:all: "${platforms[@]}" \
+  --python-version 3.11 --implementation cp -r "$work/requirements-aws.txt"
 
 python3 - "$wheelhouse" <<'PY'
 """requirements.lock: name==version --hash=sha256:... for every wheel in the wheelhouse."""
