@@ -40,11 +40,10 @@ test: lint
 bench: $(DEV_STAMP)
 	$(PY) bench/bench_enhance.py
 
-# The committed tree at HEAD (never uncommitted files) as dist/cloudsite-VERSION.tar.gz.
+# The committed tree at HEAD (never uncommitted files) and the wheels the instances
+# install (a hashed lock; the emulator left out) as dist/cloudsite-VERSION.tar.gz.
 dist:
-	mkdir -p dist
-	git archive --format=tar.gz --prefix=cloudsite/ -o dist/cloudsite-$(VERSION).tar.gz HEAD
-	@echo dist/cloudsite-$(VERSION).tar.gz
+	PIP="$(PYTHON) -m pip" deploy/build-release.sh $(VERSION)
 
 bench-upload: $(DEV_STAMP)
 	$(PY) bench/bench_upload_memory.py

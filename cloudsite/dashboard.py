@@ -11,6 +11,8 @@ from jobs import replies, tools
 from jobs.models import Status
 from workers import aws
 
+from . import activity
+
 
 def queue_row(tool, name: str, kind: str) -> dict:
     row = {"name": aws.queue_name(name), "kind": kind, "tool": tool.label}
@@ -55,5 +57,5 @@ def queues(request):
     dropped = [(tool.response_queue, replies.dropped_count(tool.name))
                for tool in tools.installed()]
     context = {**admin.site.each_context(request), "title": "Queues", "rows": rows,
-               "dropped": dropped}
+               "dropped": dropped, "activity": activity.activity()}
     return render(request, "admin/queues.html", context)

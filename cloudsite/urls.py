@@ -18,6 +18,7 @@ for tool in tools.installed():
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Each installed tool at /<app label>/, in its URL namespace: its own pages, or the
     # site's generic ones (cloudsite/toolpages.py).
     *(path(f"{tool.app_label}/", include(toolpages.urls_of(tool))) for tool in tools.installed()),

@@ -1,82 +1,23 @@
-"""deploy/bootstrap.sh run against a fake machine: a temp dir for / and stubs on PATH."""
+"""deploy/bootstrap.sh run against a fake machine (tests/deploy/fakemachine.py)."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SECRET_KEY = "k" * 30 + "Q7x9Zr2Lp4Vw8Ty6Nb3Mc5Hd1Jf0Gs2Ae4"
-
-# Each stub records its arguments, one call per line, in $STUB_LOG.
-STUBS = {
-    "aws": """
-echo "aws $*" >> "$STUB_LOG"
-case "$*" in
-  *secret-id*secret-key*) echo "$FAKE_SECRET_KEY" ;;
-  *secret-id*admin*) echo "admin-password-from-secrets-manager" ;;
-  *secret-id*database*) echo '{"username": "cloudsite", "password": "p@ss/word"}' ;;
-  *) exit 1 ;;
-esac
-""",
-    # `python3.11 -m venv DIR` makes a venv whose pip and python only record calls;
-    # anything else (the bootstrap's JSON parsing) runs in the real interpreter.
-    "python3.11": """
-if [ "$1" = -m ] && [ "$2" = venv ]; then
-  mkdir -p "$3/bin"
-  for tool in pip python; do
-    printf '#!/bin/sh\\necho "%s $*" >> "$STUB_LOG"\\n' "$tool" > "$3/bin/$tool"
-    chmod +x "$3/bin/$tool"
-  done
-  echo "venv $3" >> "$STUB_LOG"
-  exit 0
-fi
-exec "$REAL_PYTHON" "$@"
-""",
-    "systemctl": 'echo "systemctl $*" >> "$STUB_LOG"',
-    "useradd": 'echo "useradd $*" >> "$STUB_LOG"',
-    "chown": 'echo "chown $*" >> "$STUB_LOG"',
-    "curl": 'echo "curl $*" >> "$STUB_LOG"; echo \'{"status": "ok"}\'',
-    "id": "exit 1",
-}
+from .fakemachine import REPO, SECRET_KEY, WEB, calls, machine, run, unpack_release
 
 
-def run_bootstrap(tmp_path: Path, role: str, **extra: str) -> tuple[Path, list[str]]:
-    root = tmp_path / "root"
-    app = root / "opt" / "cloudsite"
-    app.mkdir(parents=True)
-    shutil.copytree(REPO / "deploy", app / "deploy")
-    shutil.copy(REPO / "requirements.txt", app)
-    stubs = tmp_path / "bin"
-    stubs.mkdir()
-    for name, body in STUBS.items():
-        (stubs / name).write_text("#!/bin/sh\n" + body)
-        (stubs / name).chmod(0o755)
-    log = tmp_path / "calls.log"
-    env = {
-        "PATH": f"{stubs}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "STUB_LOG": str(log), "REAL_PYTHON": sys.executable, "FAKE_SECRET_KEY": SECRET_KEY,
-        "CLOUDSITE_ROOT": str(root), "CLOUDSITE_ROLE": role,
-        "AWS_DEFAULT_REGION": "eu-west-1", "CLOUDSITE_BUCKET": "site-bucket",
-        "CLOUDSITE_QUEUE_PREFIX": "prod-", **extra,
-    }
-    result = subprocess.run([shutil.which("bash"), str(app / "deploy" / "bootstrap.sh")], env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return root, log.read_text().splitlines()
-
-
-WEB = {
-    "SITE_DOMAIN": "cloudsite.example.com", "HSTS_SECONDS": "31536000",
-    "SECRET_KEY_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:secret-key",
-    "ADMIN_PASSWORD_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:admin",
-    "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:database",
-    "DATABASE_HOST": "db.abc.eu-west-1.rds.amazonaws.com", "DATABASE_PORT": "5432",
-}
+def run_bootstrap(tmp_path: Path, role: str, check: bool = True, **extra: str):
+    root, env = machine(tmp_path, CLOUDSITE_ROLE=role, **extra)
+    app = unpack_release(root)
+    result = run(app / "deploy" / "bootstrap.sh", env)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return root, calls(env), result
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -86,7 +27,8 @@ def read_env(path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def web_boot(tmp_path):
-    return run_bootstrap(tmp_path, "web", **WEB)
+    root, log, _ = run_bootstrap(tmp_path, "web", **WEB)
+    return root, log
 
 
 def test_web_boot_writes_the_env_file_from_secrets_manager(web_boot):
@@ -116,27 +58,44 @@ def test_web_boot_installs_migrates_and_starts_the_web_units(web_boot):
     root, calls = web_boot
     units = root / "etc" / "systemd" / "system"
     assert sorted(p.name for p in units.iterdir()) == [
-        "cloudsite-reconciler.service", "cloudsite-web.service"]
+        "cloudsite-journal@.service", "cloudsite-reconciler.service", "cloudsite-web.service"]
     assert any(c.startswith("useradd --system") and c.endswith("cloudsite") for c in calls)
-    assert any(c.startswith("pip install --quiet -r ") and "requirements.txt" in c for c in calls)
     assert "python deploy/release.py" in calls
     assert "systemctl daemon-reload" in calls
     enable = calls.index("systemctl enable --now cloudsite-web.service "
-                         "cloudsite-reconciler.service")
+                         "cloudsite-reconciler.service cloudsite-journal@web.service "
+                         "cloudsite-journal@reconciler.service")
     assert calls.index("python deploy/release.py") < enable
-    assert "http://127.0.0.1:8000/healthz" in calls[-1]
-    for unit in units.iterdir():
+    # Ready, not merely alive: the launch hook waits for the database and the queues.
+    assert "http://127.0.0.1:8000/readyz" in calls[-1] and "-fsS" in calls[-1].split()
+    for unit in units.glob("cloudsite-[rw]*.service"):
         assert "\nEnvironment=PYTHONUNBUFFERED=1\n" in unit.read_text(), unit.name
+    assert (root / "etc" / "logrotate.d" / "cloudsite").exists()
+    assert (root / "var" / "log" / "cloudsite").is_dir()
 
 
-def test_the_dev_requirements_are_not_installed_on_instances(web_boot):
+def test_the_boot_installs_only_the_releases_wheels_by_hash(web_boot):
     _, calls = web_boot
-    assert not any("requirements-dev" in c for c in calls)
+    (pip,) = [c for c in calls if c.startswith("pip ")]
+    args = pip.split()
+    assert "--no-index" in args and "--require-hashes" in args
+    assert args[args.index("--find-links") + 1].endswith("/opt/cloudsite/wheelhouse")
+    assert args[args.index("-r") + 1].endswith("/opt/cloudsite/wheelhouse/requirements.lock")
+    assert not any("requirements-dev" in c or "--upgrade" in c for c in calls)
+
+
+def test_root_owns_the_release_so_the_service_user_cannot_edit_what_root_runs(web_boot):
+    root, calls = web_boot
+    assert f"chown -R root:root {root}/opt/cloudsite" in calls
+    assert not any(c.startswith("chown") and "cloudsite:" in c for c in calls)
+    lifecycle = (REPO / "deploy" / "systemd" / "cloudsite-lifecycle.service").read_text()
+    assert "User=" not in lifecycle  # root runs it, hence the root-owned release
+    assert "ExecStart=/opt/cloudsite/deploy/lifecycle-watch.sh" in lifecycle
 
 
 def test_a_worker_boot_keeps_the_site_secrets_off_the_worker(tmp_path):
-    root, calls = run_bootstrap(tmp_path, "pic", LIFECYCLE_GROUP="cs-pic",
-                                LIFECYCLE_HOOK="finish-jobs")
+    root, calls, _ = run_bootstrap(tmp_path, "pic", LIFECYCLE_GROUP="cs-pic",
+                                   LIFECYCLE_HOOK="finish-jobs")
     env = read_env(root / "etc" / "cloudsite.env")
     assert "DATABASE_URL" not in env
     assert len(env["DJANGO_SECRET_KEY"]) >= 50 and env["DJANGO_SECRET_KEY"] != SECRET_KEY
@@ -144,14 +103,41 @@ def test_a_worker_boot_keeps_the_site_secrets_off_the_worker(tmp_path):
     assert not any("secretsmanager" in c for c in calls)
     units = root / "etc" / "systemd" / "system"
     assert sorted(p.name for p in units.iterdir()) == [
-        "cloudsite-lifecycle.service", "cloudsite-pic-worker@.service"]
-    assert ("systemctl enable --now cloudsite-pic-worker@1.service "
-            "cloudsite-lifecycle.service") in calls
+        "cloudsite-journal@.service", "cloudsite-lifecycle.service",
+        "cloudsite-pic-worker@.service"]
+    assert ("systemctl enable --now cloudsite-pic-worker@1.service cloudsite-lifecycle.service "
+            "cloudsite-journal@pic-worker.service cloudsite-journal@lifecycle.service") in calls
+
+
+@pytest.mark.parametrize(("failure", "message"), [
+    ({"FAIL_SECRET": "secret-key"}, "could not read secret arn:aws:secretsmanager:eu-west-1:1:"
+                                    "secret:secret-key"),
+    ({"FAIL_SECRET": "database"}, "could not read secret"),
+    ({"EMPTY_SECRET": "secret-key"}, "secret arn:aws:secretsmanager:eu-west-1:1:secret:"
+                                     "secret-key is empty"),
+    ({"EMPTY_SECRET": "admin"}, "is empty"),
+])
+def test_a_secret_that_fails_to_load_fails_the_boot_loudly(tmp_path, failure, message):
+    root, calls, result = run_bootstrap(tmp_path, "web", check=False, **WEB, **failure)
+    assert result.returncode != 0
+    assert message in result.stderr
+    # Nothing was written or started with an empty secret in it.
+    assert not (root / "etc" / "cloudsite.env").exists()
+    assert not any(c.startswith("systemctl") for c in calls)
+    assert "ready" not in result.stdout
+
+
+def test_a_failing_install_fails_the_boot(tmp_path):
+    root, calls, result = run_bootstrap(tmp_path, "calc", check=False, FAIL_PIP="1",
+                                        LIFECYCLE_GROUP="cs-calc", LIFECYCLE_HOOK="finish-jobs")
+    assert result.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in result.stderr
+    assert not any(c.startswith("systemctl") for c in calls)
 
 
 def test_an_unknown_role_fails_the_boot(tmp_path):
-    with pytest.raises(AssertionError, match="unknown CLOUDSITE_ROLE"):
-        run_bootstrap(tmp_path, "nonsense")
+    _, _, result = run_bootstrap(tmp_path, "nonsense", check=False)
+    assert result.returncode == 2 and "unknown CLOUDSITE_ROLE" in result.stderr
 
 
 def test_check_deploy_is_silent_with_the_env_the_web_boot_writes(web_boot, tmp_path):

@@ -45,7 +45,8 @@ def stack():
             "DomainName": "cloudsite.example.com", "CertificateArn": certificate,
             "VpcId": vpc, "PublicSubnets": ",".join(subnets),
             "InstanceSubnets": ",".join(subnets), "AlarmEmail": "ops@example.com",
-            "RetentionDays": "30", "PicTargetBacklog": "7",
+            "RetentionDays": "30", "PicTargetBacklog": "7", "ImageId": "ami-0123456789abcdef0",
+            "LogRetentionDays": "14",
         }
         cloudformation = client("cloudformation")
         cloudformation.create_stack(
@@ -170,8 +171,12 @@ def test_launch_templates_boot_their_role_at_the_app_version(stack, logical_id, 
     assert f"export CLOUDSITE_ROLE={role}\n" in user_data
     assert "export RELEASE_URL=s3://cloudsite-releases/cloudsite-1.4.0.tar.gz\n" in user_data
     assert "export CLOUDSITE_QUEUE_PREFIX=prod-\n" in user_data
-    assert "/opt/cloudsite/deploy/bootstrap.sh" in user_data
-    assert "signal SUCCESS" in user_data
+    assert '"$root/opt/cloudsite/deploy/bootstrap.sh"' in user_data
+    assert "report CONTINUE SUCCESS" in user_data
+    # The boot hook of its own group, and the agent's configuration from the stack.
+    assert f"export BOOT_GROUP=cs-{role}\n" in user_data
+    assert "export AGENT_CONFIG=/cloudsite/cs/cloudwatch-agent\n" in user_data
+    assert "CLOUDSITE_ROOT" not in user_data.split("set -E")[0]  # only the common part reads it
     assert len(data["UserData"]) < 16384  # EC2's limit on base64 user data
     # Secrets are fetched at boot, never inlined.
     assert "DJANGO_SECRET_KEY" not in user_data and "postgres://" not in user_data
@@ -225,3 +230,107 @@ def test_the_rendered_user_data_is_shellcheck_clean(stack, logical_id, tmp_path)
     result = subprocess.run([str(shellcheck), str(script)], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout
+
+
+def test_outputs_for_an_external_database(stack):
+    resources, outputs = stack
+    # (moto leaves LoadBalancerHostedZoneId's GetAtt unresolved: test_template.py checks it.)
+    assert outputs["WebSecurityGroup"] == resources["WebSecurityGroup"]
+
+
+def test_the_load_balancer_is_ipv4_with_no_ipv6_rules_and_logs_to_its_prefix(stack):
+    resources, _ = stack
+    elb = client("elbv2")
+    (balancer,) = elb.describe_load_balancers()["LoadBalancers"]
+    assert balancer["IpAddressType"] == "ipv4"
+    (group,) = client("ec2").describe_security_groups(
+        GroupIds=[resources["LoadBalancerSecurityGroup"]])["SecurityGroups"]
+    assert all(rule["Ipv6Ranges"] == [] for rule in group["IpPermissions"])
+    assert {rule["FromPort"] for rule in group["IpPermissions"]} == {80, 443}
+    # (moto does not apply LoadBalancerAttributes: test_template.py reads them.)
+
+
+LOG_GROUPS = {"boot", "web", "access", "workers"}
+
+
+def test_log_groups_are_the_stacks_with_the_retention_asked_for(stack):
+    _, outputs = stack
+    groups = {g["logGroupName"]: g for g in client("logs").describe_log_groups(
+        logGroupNamePrefix="/cloudsite/cs/")["logGroups"]}
+    assert set(groups) == {f"/cloudsite/cs/{name}" for name in LOG_GROUPS}
+    assert all(g["retentionInDays"] == 14 for g in groups.values())
+    assert {outputs[f"{k}LogGroup"] for k in ("Boot", "Web", "Access", "Worker")} == set(groups)
+
+
+def agent_config():
+    value = client("ssm").get_parameter(Name="/cloudsite/cs/cloudwatch-agent")["Parameter"]["Value"]
+    return json.loads(value)
+
+
+def test_the_agent_ships_the_boot_log_and_every_units_journal_copy(stack):
+    collected = {f["file_path"]: f for f in
+                 agent_config()["logs"]["logs_collected"]["files"]["collect_list"]}
+    # What the instances write: the boot log, one journal copy per unit the
+    # bootstrap enables (cloudsite-journal@NAME), and gunicorn's access log.
+    bootstrap = (TEMPLATE.parent / "bootstrap.sh").read_text()
+    copies = set(re.findall(r"cloudsite-journal@([a-z-]+)\.service", bootstrap))
+    assert copies == {"web", "reconciler", "calc-worker", "pic-worker", "lifecycle"}
+    access = re.search(r'^accesslog = "(.+)"', (TEMPLATE.parent / "gunicorn.conf.py")
+                       .read_text(), re.M)[1]
+    unit = (TEMPLATE.parent / "systemd" / "cloudsite-journal@.service").read_text()
+    assert "StandardOutput=append:/var/log/cloudsite/%i.log" in unit
+    assert set(collected) == ({"/var/log/cloud-init-output.log", access}
+                              | {f"/var/log/cloudsite/{name}.log" for name in copies})
+    assert collected["/var/log/cloud-init-output.log"]["log_group_name"] == "/cloudsite/cs/boot"
+    # The workers' EMF lines land in one group, streams per instance and unit.
+    for name in ("calc-worker", "pic-worker"):
+        entry = collected[f"/var/log/cloudsite/{name}.log"]
+        assert entry["log_group_name"] == "/cloudsite/cs/workers"
+        assert entry["log_stream_name"] == "{instance_id}/" + name
+    assert {f["log_group_name"] for f in collected.values()} == {
+        f"/cloudsite/cs/{name}" for name in LOG_GROUPS}
+
+
+def test_the_database_engine_is_pinned(stack):
+    # (moto drops DeletionProtection and MaxAllocatedStorage: test_template.py reads them.)
+    (db,) = client("rds").describe_db_instances()["DBInstances"]
+    assert db["EngineVersion"] == "16.8" and db["AutoMinorVersionUpgrade"] is False
+    assert db["MultiAZ"] is False and db["AllocatedStorage"] == 20
+
+
+def dashboard_metrics():
+    body = json.loads(client("cloudwatch").get_dashboard(DashboardName="cs-cloudsite")[
+        "DashboardBody"])
+    by_title = {}
+    for widget in body["widgets"]:
+        metrics = [[part for part in m if not isinstance(part, dict)]
+                   for m in widget["properties"]["metrics"]]
+        by_title[widget["properties"]["title"]] = metrics
+    return by_title
+
+
+def test_one_dashboard_draws_queues_groups_jobs_load_balancer_and_database(stack):
+    resources, _ = stack
+    metrics = [tuple(m) for ms in dashboard_metrics().values() for m in ms]
+    named = {(m[0], m[1]): set() for m in metrics}
+    for m in metrics:
+        named[(m[0], m[1])].add(m[3])
+    queues = {"prod-cloudcal-requests", "prod-cloudcal-responses", "prod-cloudpic-inbox",
+              "prod-cloudpic-outbox"}
+    replies = {"prod-cloudcal-responses-dlq", "prod-cloudpic-outbox-dlq"}
+    assert named[("AWS/SQS", "ApproximateNumberOfMessagesVisible")] == queues | replies
+    assert named[("AWS/SQS", "ApproximateAgeOfOldestMessage")] == queues
+    assert named[("AWS/SQS", "NumberOfMessagesReceived")] == {
+        "prod-cloudcal-requests-dlq", "prod-cloudpic-inbox-dlq"}
+    assert named[("AWS/AutoScaling", "GroupInServiceInstances")] == {"cs-web", "cs-calc",
+                                                                      "cs-pic"}
+    # The workers' EMF metrics: namespace CloudSite, dimension Tool.
+    for name in ("JobsDone", "JobsFailed", "JobDuration"):
+        assert named[("CloudSite", name)] == {"calc", "pic"}
+    assert all(m[2] == "Tool" for m in metrics if m[0] == "CloudSite")
+    for name in ("RequestCount", "HTTPCode_Target_5XX_Count", "TargetResponseTime"):
+        (balancer,) = named[("AWS/ApplicationELB", name)]
+        # AWS puts app/NAME/ID there; moto leaves the GetAtt as written.
+        assert balancer.startswith("app/") or "LoadBalancerFullName" in balancer
+    for name in ("CPUUtilization", "FreeStorageSpace", "DatabaseConnections"):
+        assert named[("AWS/RDS", name)] == {resources["Database"]}
