@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 
 from calc.models import CalcJob
 from pic.models import PicJob
+from tests.api.conftest import api, token, user  # noqa: F401  (an API user's client)
 from workers.web import OWNER_KEY
 
 OWNER = "owner-token"
