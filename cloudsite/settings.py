@@ -221,7 +221,8 @@ CLOUDSITE_MAX_BODY_BYTES = envint("CLOUDSITE_MAX_BODY_BYTES", 64 * 1024)
 # separator): the biggest valid page post measured 500 KB, the API's JSON 440 KB. This
 # holds the whole 420,000 even when every character is percent-encoded (3 bytes).
 _CALC_BODY_BYTES = 1280 * 1024
-# One photo, plus its form fields and multipart headers (about 1 KB).
+# One photo, plus its form fields and multipart headers (600 bytes measured, with a
+# 255-character file name).
 _UPLOAD_BODY_BYTES = CLOUDSITE_MAX_UPLOAD_BYTES + 16 * 1024
 CLOUDSITE_BODY_LIMITS = {
     "/calc/": _CALC_BODY_BYTES,
