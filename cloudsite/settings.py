@@ -68,6 +68,10 @@ MIDDLEWARE = [
     # The Content-Security-Policy (CONTENT_SECURITY_POLICY below) on every other answer.
     "cloudsite.headers.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Caps the request body (CLOUDSITE_BODY_LIMITS below) before anything reads it: the
+    # CSRF check and sessions come later. After the two above, which never read the body,
+    # so that its refusals carry the same security headers as every other answer.
+    "cloudsite.bodylimit.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -214,6 +218,28 @@ CLOUDSITE_TRUST_X_FORWARDED_FOR = envbool("CLOUDSITE_TRUST_X_FORWARDED_FOR", Fal
 CLOUDSITE_MAX_UPLOAD_BYTES = envint("CLOUDSITE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 # Every upload (pages and API) stops being stored at that limit.
 FILE_UPLOAD_HANDLERS = ["pic.uploads.LimitedUploadHandler"]
+# The whole request body, whatever it holds, is capped per route before anything reads
+# it (cloudsite/bodylimit.py; 413 from Content-Length, or while a chunked body streams).
+# Small wherever no upload is expected: login, admin and API forms post a few KB.
+CLOUDSITE_MAX_BODY_BYTES = envint("CLOUDSITE_MAX_BODY_BYTES", 64 * 1024)
+# CloudCal's form takes 420,000 characters (10,000 numbers of up to 40 characters and a
+# separator): the biggest valid page post measured 500 KB, the API's JSON 440 KB. This
+# holds the whole 420,000 even when every character is percent-encoded (3 bytes).
+_CALC_BODY_BYTES = 1280 * 1024
+# One photo, plus its form fields and multipart headers (600 bytes measured, with a
+# 255-character file name).
+_UPLOAD_BODY_BYTES = CLOUDSITE_MAX_UPLOAD_BYTES + 16 * 1024
+CLOUDSITE_BODY_LIMITS = {
+    "/calc/": _CALC_BODY_BYTES,
+    "/api/v1/calc/jobs": _CALC_BODY_BYTES,
+    "/pic/": _UPLOAD_BODY_BYTES,
+    "/api/v1/pic/jobs": _UPLOAD_BODY_BYTES,
+}
+# Django's own counts within a body: the forms send one file at most (CloudPic's photo);
+# the biggest field count is an admin list page with every row ticked (100 by default)
+# or a user with all of the site's permissions (under 50).
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # No inline script anywhere; images may come from the bucket through presigned URLs.
 CLOUDSITE_CSP_IMG_SRC = envlist("CLOUDSITE_CSP_IMG_SRC",
                                 "https://*.amazonaws.com" if CLOUDSITE_BUCKET else "")

@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from calc.models import CalcJob
 from cloudsite.pages import OWNER_KEY
 from pic.models import PicJob
+from tests.api.conftest import api, token, user  # noqa: F401  (an API user's client)
 
 OWNER = "owner-token"
 

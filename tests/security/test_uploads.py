@@ -1,5 +1,5 @@
 """Uploads are bounded before they cost anything: at most the limit reaches the disk,
-and the web request reads only the image header."""
+and the web request reads only the image header (the whole body's cap: test_bodylimit.py)."""
 
 import io
 
@@ -40,13 +40,27 @@ def disk_high_water(tmp_path, settings, monkeypatch):
     return seen
 
 
-def test_a_60_mb_upload_writes_at_most_the_limit(client, sqs_queues, disk_high_water,
-                                                 tmp_path, settings):
+def test_a_60_mb_upload_is_refused_unread(client, sqs_queues, disk_high_water, tmp_path):
+    # The body cap (cloudsite/bodylimit.py) answers from the Content-Length.
     content = b"\x89PNG\r\n\x1a\n" + b"\0" * (60 * MB)
     response = client.post(reverse("pic:submit"), {
         "image": SimpleUploadedFile("big.png", content, "image/png"), "strength": "20"})
+    assert response.status_code == 413
+    assert "The request body is 60.0 MB; this address takes at most 20.0 MB." in (
+        response.content.decode())
+    assert disk_high_water["max"] == 0 and list(tmp_path.iterdir()) == []
+    assert not PicJob.objects.exists()
+
+
+def test_a_file_over_the_limit_within_the_body_cap_writes_at_most_the_limit(
+        client, sqs_queues, disk_high_water, tmp_path, settings):
+    # The body cap leaves a few KB for the form around the photo: a file that much over
+    # the upload limit reaches the form, which names its size.
+    content = b"\x89PNG\r\n\x1a\n" + b"\0" * (settings.CLOUDSITE_MAX_UPLOAD_BYTES + 4000)
+    response = client.post(reverse("pic:submit"), {
+        "image": SimpleUploadedFile("big.png", content, "image/png"), "strength": "20"})
     assert response.status_code == 200
-    assert "The file is 60.0 MB; the limit is 20 MB." in response.content.decode()
+    assert "The file is 20.0 MB; the limit is 20 MB." in response.content.decode()
     assert 0 < disk_high_water["max"] <= settings.CLOUDSITE_MAX_UPLOAD_BYTES
     assert list(tmp_path.iterdir()) == []  # and nothing is left behind
     assert response.context["form"]["strength"].value() == "20"  # the rest was still read

@@ -48,12 +48,17 @@ class Command(BaseCommand):
         self.ensure_admin()
 
         children = [self.start_child(*argv) for argv in self.children()]
-        # runserver stops on KeyboardInterrupt; SIGTERM takes the same path, and so does
-        # SIGINT even where a shell started us with it ignored.
+        # Waiting for the site stops on KeyboardInterrupt; SIGTERM takes the same path, and
+        # so does SIGINT even where a shell started us with it ignored.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, interrupt)
         try:
-            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+            site = self.start_site(port)
+            children.insert(0, site)  # stopped first
+            self.stdout.write(f"The site on http://127.0.0.1:{port}/ (gunicorn; Ctrl-C stops "
+                              "everything)")
+            if (status := site.wait()) != 0:
+                raise CommandError(f"the site's server (gunicorn) exited with status {status}")
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
@@ -61,9 +66,25 @@ class Command(BaseCommand):
             emulator.stop()
             self.stdout.write("runlocal stopped")
 
+    @staticmethod
+    def site_argv(port: int) -> list[str]:
+        """The site under gunicorn, as in production (deploy/systemd), not Django's runserver:
+        runserver reads whatever of a request body the site left unread into memory, all at
+        once, when it closes the request (django/core/servers/basehttp.py), so a 300 MB POST
+        refused by the body limits (cloudsite/bodylimit.py) still cost 300 MB. The access
+        log shows each request without its query string, where a token could be."""
+        return [sys.executable, "-m", "gunicorn", "cloudsite.wsgi", "--bind", f"127.0.0.1:{port}",
+                "--workers", "2", "--threads", "4", "--access-logfile", "-",
+                "--access-logformat", '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s']
+
+    def start_site(self, port: int) -> subprocess.Popen:
+        # A session of its own, like the children: stopped in order with them.
+        return subprocess.Popen(self.site_argv(port), cwd=settings.BASE_DIR,
+                                start_new_session=True)
+
     def check_port_free(self, port: int) -> None:
-        # runserver exits with os._exit on a busy port, which would skip stopping the
-        # children: find out before starting any.
+        # Find out before starting any child: gunicorn on a busy port would retry, then
+        # exit, after the workers had started for nothing.
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
