@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from typing import BinaryIO
 
@@ -19,8 +20,13 @@ from .files import (
     save_options,
 )
 from .metrics import Metrics, Sample
-from .plan import make_plan
+from .plan import Caps, make_plan
 from .rules import MAX_PIXELS, check_strength
+
+# When the delivered file breaks a cap that the plan kept before encoding (JPEG's
+# ringing adds detail to a sharpened photo), the job tries again with every aim scaled
+# by the next of these; if none holds, it delivers the original.
+SHRINKS = (1.0, 0.6, 0.3)
 
 
 def enhance_file(
@@ -33,48 +39,91 @@ def enhance_file(
     keeps the ICC profile, other EXIF, DPI and alpha; JPEG is written at quality 90,
     WebP lossless if the original was, else at quality 90.  Awkward modes are
     converted first: palette -> RGB(A), 16-bit grey -> 8-bit grey (scaled, not
-    clipped), CMYK -> RGB (so a CMYK JPEG comes back as an RGB JPEG).  With
-    strength 0 and nothing to rotate, the original bytes are copied unchanged.
+    clipped), CMYK -> RGB (so a CMYK JPEG comes back as an RGB JPEG).  When nothing is
+    to change (strength 0, or a photo that needs nothing) and nothing to rotate, the
+    original bytes are copied unchanged.  dst must be readable and seekable (w+b):
+    the "after" metrics are measured on what was written there, decoded again.
     threads: how many threads apply the plan (the caller owns the CPU budget).
 
-    Returns (info of the output, {"before": metrics, "after": metrics}).  Raises
-    ImageError for bad input, ValueError for a strength outside [0, MAX_STRENGTH].
+    Returns (info of the output, metrics): metrics["before"] and ["after"] hold the
+    five measures of the original and of the delivered file, metrics["needed"] how
+    far each of contrast, colorfulness and sharpness stood below the norm (summary.py
+    turns them into sentences).  Raises ImageError for bad input, ValueError for a
+    strength outside [0, MAX_STRENGTH].
     """
     s = check_strength(strength)
-    # (Never image.close(): Pillow would close src, which belongs to the caller.)
+    start = dst.tell()
+    upright = True
+    for shrink in SHRINKS:
+        # (Never image.close(): Pillow would close src, which belongs to the caller.)
+        image = open_image(src, max_pixels)
+        load(image)
+        fmt = format_of(image)
+        upright = orientation(image) == 1
+        ImageOps.exif_transpose(image, in_place=True)  # also drops the orientation tag
+        options = save_options(image, fmt, src)
+        work = normalize(image)
+        del image  # if normalizing made a copy, the decoded original is freed here
+        sample = Sample.of(work)
+        plan, before, _, needs = make_plan(sample, s * shrink if shrink < 1 else s)
+        del sample
+        report = {"before": before.rounded(), "needed": needs.rounded()}
+        if plan.is_identity and upright:
+            break  # nothing to change: the original bytes, below
+        if "icc_profile" in options and not profile_fits(options["icc_profile"], work.mode):
+            del options["icc_profile"]  # e.g. a CMYK profile on what is now RGB
+        if not plan.is_identity:
+            apply_in_strips(work, plan, threads)
+        dst.seek(start)
+        dst.truncate()
+        work.save(dst, fmt, **options)
+        size = work.size
+        del work
+        after = delivered_metrics(dst, start)
+        if Caps.of(before, s).allow(after) or not upright:
+            # (A rotated photo has no original to fall back on: it is delivered as is.)
+            return ImageInfo(fmt, *size), {**report, "after": after.rounded()}
+    # Nothing to change, or no try kept the caps on the delivered file: the original.
+    dst.seek(start)
+    dst.truncate()
+    src.seek(0)
+    shutil.copyfileobj(src, dst)
     image = open_image(src, max_pixels)
-    load(image)
-    fmt = format_of(image)
-    if s == 0 and orientation(image) == 1:
-        # Nothing to change: hand back the original bytes, not a re-encoded copy.
-        before = measure(image)
-        src.seek(0)
-        shutil.copyfileobj(src, dst)
-        return ImageInfo(fmt, *image.size), {"before": before, "after": dict(before)}
-    ImageOps.exif_transpose(image, in_place=True)  # also drops the orientation tag
-    options = save_options(image, fmt, src)
-    work = normalize(image)
-    del image  # if normalizing made a copy, the decoded original is freed here
-    if "icc_profile" in options and not profile_fits(options["icc_profile"], work.mode):
-        del options["icc_profile"]  # e.g. a CMYK profile on what is now RGB
-    before, after = _enhance_in_place(work, s, threads)
-    work.save(dst, fmt, **options)
-    return ImageInfo(fmt, *work.size), {"before": before.rounded(), "after": after.rounded()}
+    return ImageInfo(format_of(image), *image.size), {**report, "after": report["before"]}
+
+
+def delivered_metrics(dst: BinaryIO, start: int) -> Metrics:
+    """The metrics of the file written to dst from start on, decoded again, measured
+    on the same sample as the original (the whole image when small, else the same grid
+    of full-resolution tiles)."""
+    dst.seek(start)
+    with Image.open(io.BytesIO(dst.read())) as written:
+        written.load()
+        metrics = Sample.of(normalize(written)).metrics()
+    dst.seek(0, io.SEEK_END)
+    return metrics
 
 
 def enhance(image: Image.Image, strength: float, *, threads: int = 1) -> Image.Image:
     """Return an enhanced copy of image (L, LA, RGB or RGBA; other modes are converted).
 
-    Pixels only: EXIF orientation is enhance_file's job.  Strength 0 returns an
-    identical copy.
+    Pixels only, before any encoding: EXIF orientation and the checks on the delivered
+    file are enhance_file's job.  Strength 0 returns an identical copy.
     """
     s = check_strength(strength)
     out = normalize(image)
     if out is image:
         out = image.copy()
     if s > 0:
-        _enhance_in_place(out, s, threads)
+        plan, _, _, _ = make_plan(Sample.of(out), s)
+        if not plan.is_identity:
+            apply_in_strips(out, plan, threads)
     return out
+
+
+def needs(image: Image.Image) -> dict:
+    """How far contrast, colorfulness and sharpness of image stand below the norm."""
+    return make_plan(Sample.of(normalize(image)), 0)[3].rounded()
 
 
 def measure(image: Image.Image, *, exact: bool = False) -> dict:
@@ -84,10 +133,3 @@ def measure(image: Image.Image, *, exact: bool = False) -> dict:
     and after are comparable); exact=True measures every pixel instead.
     """
     return Sample.of(normalize(image), exact=exact).metrics().rounded()
-
-
-def _enhance_in_place(image: Image.Image, s: float, threads: int) -> tuple[Metrics, Metrics]:
-    plan, before, after = make_plan(Sample.of(image), s)
-    if not plan.is_identity:
-        apply_in_strips(image, plan, threads)
-    return before, after
