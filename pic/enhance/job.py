@@ -24,9 +24,11 @@ from .plan import Caps, make_plan
 from .rules import MAX_PIXELS, check_strength
 
 # When the delivered file breaks a cap that the plan kept before encoding (JPEG's
-# ringing adds detail to a sharpened photo), the job tries again with every aim scaled
-# by the next of these; if none holds, it delivers the original.
-SHRINKS = (1.0, 0.6, 0.3)
+# quantization noise adds detail, most of all to a soft photo), the job tries again
+# with the offending aims lowered by what the encoding added; after TRIES tries that
+# all break a cap, it delivers the original.
+TRIES = 3
+ENCODING_MARGIN = 0.99  # the lowered aims keep 1% below what the cap allows
 
 
 def enhance_file(
@@ -53,8 +55,8 @@ def enhance_file(
     """
     s = check_strength(strength)
     start = dst.tell()
-    upright = True
-    for shrink in SHRINKS:
+    upright, limits = True, None
+    for _ in range(TRIES):
         # (Never image.close(): Pillow would close src, which belongs to the caller.)
         image = open_image(src, max_pixels)
         load(image)
@@ -65,7 +67,7 @@ def enhance_file(
         work = normalize(image)
         del image  # if normalizing made a copy, the decoded original is freed here
         sample = Sample.of(work)
-        plan, before, _, needs = make_plan(sample, s * shrink if shrink < 1 else s)
+        plan, before, planned, needs = make_plan(sample, s, limits)
         del sample
         report = {"before": before.rounded(), "needed": needs.rounded()}
         if plan.is_identity and upright:
@@ -83,6 +85,7 @@ def enhance_file(
         if Caps.of(before, s).allow(after) or not upright:
             # (A rotated photo has no original to fall back on: it is delivered as is.)
             return ImageInfo(fmt, *size), {**report, "after": after.rounded()}
+        limits = lowered_limits(before, planned, after, s, limits)
     # Nothing to change, or no try kept the caps on the delivered file: the original.
     dst.seek(start)
     dst.truncate()
@@ -90,6 +93,22 @@ def enhance_file(
     shutil.copyfileobj(src, dst)
     image = open_image(src, max_pixels)
     return ImageInfo(format_of(image), *image.size), {**report, "after": report["before"]}
+
+
+def lowered_limits(before: Metrics, planned: Metrics, after: Metrics, s: float,
+                   limits: tuple[float, ...] | None) -> tuple[float, float, float]:
+    """The aims for the next try: each gain whose cap the delivered file broke is
+    lowered by the factor the encoding added to it (delivered over planned); broken
+    brightness or clipping halves the tone step's gain."""
+    caps = Caps.of(before, s).bounds
+    new = list(limits) if limits is not None else [s, s, s]
+    for i in range(3):
+        if after[i] > caps[i] and before[i] > 1e-9 and planned[i] > 1e-9:
+            added = after[i] / planned[i]
+            new[i] = min(new[i], (1 + s) * ENCODING_MARGIN / added - 1)
+    if (after.brightness > caps.brightness or after.clipped > caps.clipped) and before[0] > 1e-9:
+        new[0] = min(new[0], (planned[0] / before[0] - 1) / 2)
+    return new[0], new[1], new[2]
 
 
 def delivered_metrics(dst: BinaryIO, start: int) -> Metrics:

@@ -81,11 +81,11 @@ def stretch_lut(lo: float, hi: float, gain: float) -> tuple[int, ...] | None:
     return tuple(out.astype(np.int64).tolist())
 
 
-def make_plan(sample: Sample, s: float, shrink: float = 1.0
+def make_plan(sample: Sample, s: float, limits: tuple[float, float, float] | None = None
               ) -> tuple[Plan, Metrics, Metrics, Needs]:
     """The plan for strength s, with the sample's metrics before and after it and the
-    photo's needs.  shrink (< 1) scales every aim down, for a second try when the
-    delivered file broke a cap that the sample kept."""
+    photo's needs.  limits caps the aims of contrast, colorfulness and sharpness further,
+    for a second try when the delivered file broke a cap that the sample kept."""
     before = sample.metrics()
     grey = sample.image.mode == "L"
     needs = needs_of(sample, before, grey)
@@ -93,7 +93,9 @@ def make_plan(sample: Sample, s: float, shrink: float = 1.0
         return Plan(), before, before, needs
     caps = Caps.of(before, s, sample.exact)
     share = 1.0 if sample.exact else SAMPLED_GAIN_SHARE
-    aims = [min(need, s) * share * shrink for need in needs]
+    aims = [min(need, s) * share for need in needs]
+    if limits is not None:
+        aims = [min(aim, limit) for aim, limit in zip(aims, limits, strict=True)]
     aims = [aim if aim >= LITTLE else 0.0 for aim in aims]
     if not any(aims):
         return Plan(), before, before, needs

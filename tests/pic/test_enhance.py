@@ -19,7 +19,6 @@ from PIL import ExifTags, Image, ImageCms, ImageEnhance, ImageOps
 
 from pic import enhance
 from pic.enhance import ImageError, ImageInfo, enhance_file, inspect, measure
-from pic.enhance import plan as plan_module
 from pic.enhance.metrics import Sample
 from pic.enhance.plan import make_plan
 
