@@ -9,6 +9,7 @@ from typing import BinaryIO
 from PIL import Image, ImageOps
 
 from .apply import apply_in_strips
+from .delivered import Blocks, decoded_after, jpeg_after, predict
 from .files import (
     ImageInfo,
     format_of,
@@ -44,7 +45,7 @@ def enhance_file(
     clipped), CMYK -> RGB (so a CMYK JPEG comes back as an RGB JPEG).  When nothing is
     to change (strength 0, or a photo that needs nothing) and nothing to rotate, the
     original bytes are copied unchanged.  dst must be readable and seekable (w+b):
-    the "after" metrics are measured on what was written there, decoded again.
+    the "after" metrics are measured on what was written there (delivered.py).
     threads: how many threads apply the plan (the caller owns the CPU budget).
 
     Returns (info of the output, metrics): metrics["before"] and ["after"] hold the
@@ -66,9 +67,8 @@ def enhance_file(
         options = save_options(image, fmt, src)
         work = normalize(image)
         del image  # if normalizing made a copy, the decoded original is freed here
-        sample = Sample.of(work)
-        plan, before, planned, needs = make_plan(sample, s, limits)
-        del sample
+        blocks = Blocks.of(work) if fmt == "JPEG" else None
+        plan, before, planned, needs, limits = _plan(work, s, limits, blocks, options)
         report = {"before": before.rounded(), "needed": needs.rounded()}
         if plan.is_identity and upright:
             break  # nothing to change: the original bytes, below
@@ -79,9 +79,9 @@ def enhance_file(
         dst.seek(start)
         dst.truncate()
         work.save(dst, fmt, **options)
+        after = _after(dst, start, work, fmt, options, blocks)
         size = work.size
         del work
-        after = delivered_metrics(dst, start)
         if Caps.of(before, s).allow(after) or not upright:
             # (A rotated photo has no original to fall back on: it is delivered as is.)
             return ImageInfo(fmt, *size), {**report, "after": after.rounded()}
@@ -93,6 +93,38 @@ def enhance_file(
     shutil.copyfileobj(src, dst)
     image = open_image(src, max_pixels)
     return ImageInfo(format_of(image), *image.size), {**report, "after": report["before"]}
+
+
+def _plan(work: Image.Image, s: float, limits, blocks: Blocks | None, options: dict):
+    """The plan, with the sample's metrics before and after it, the needs and the limits
+    it was made under.  For a large JPEG the delivered tiles are predicted first and
+    the aims lowered until they keep the caps there too."""
+    sample = Sample.of(work)
+    plan, before, planned, needs = make_plan(sample, s, limits)
+    if blocks is None:
+        return plan, before, planned, needs, limits
+    for _ in range(TRIES):
+        if plan.is_identity:
+            break
+        predicted = predict(blocks, work, plan, options["quality"])
+        if Caps.of(before, s).allow(predicted):
+            break
+        limits = lowered_limits(before, planned, predicted, s, limits)
+        plan, before, planned, needs = make_plan(sample, s, limits)
+    return plan, before, planned, needs, limits
+
+
+def _after(dst: BinaryIO, start: int, written: Image.Image, fmt: str, options: dict,
+           blocks: Blocks | None) -> Metrics:
+    """The metrics of the file just written to dst (see delivered.py)."""
+    if blocks is not None:
+        return jpeg_after(blocks, written, options["quality"])
+    if fmt == "PNG" or options.get("lossless"):
+        return Sample.of(written).metrics()  # lossless: the very pixels written
+    dst.seek(start)
+    metrics = decoded_after(dst.read())
+    dst.seek(0, io.SEEK_END)
+    return metrics
 
 
 def lowered_limits(before: Metrics, planned: Metrics, after: Metrics, s: float,
@@ -109,18 +141,6 @@ def lowered_limits(before: Metrics, planned: Metrics, after: Metrics, s: float,
     if (after.brightness > caps.brightness or after.clipped > caps.clipped) and before[0] > 1e-9:
         new[0] = min(new[0], (planned[0] / before[0] - 1) / 2)
     return new[0], new[1], new[2]
-
-
-def delivered_metrics(dst: BinaryIO, start: int) -> Metrics:
-    """The metrics of the file written to dst from start on, decoded again, measured
-    on the same sample as the original (the whole image when small, else the same grid
-    of full-resolution tiles)."""
-    dst.seek(start)
-    with Image.open(io.BytesIO(dst.read())) as written:
-        written.load()
-        metrics = Sample.of(normalize(written)).metrics()
-    dst.seek(0, io.SEEK_END)
-    return metrics
 
 
 def enhance(image: Image.Image, strength: float, *, threads: int = 1) -> Image.Image:

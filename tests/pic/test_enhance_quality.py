@@ -15,6 +15,8 @@ from skimage.metrics import structural_similarity
 
 from pic import enhance
 from pic.enhance import describe, enhance_file, job, measure
+from pic.enhance.apply import Plan, apply_in_strips
+from pic.enhance.delivered import Blocks, decoded_after, jpeg_after, predict
 from pic.enhance.files import normalize
 
 from .photos import LUMA, dark, dull, flat, skimage_photo, soft
@@ -169,6 +171,27 @@ def test_the_caps_hold_on_the_delivered_bytes(name, s):
     # (At 10% the CMYK JPEG comes back as it was: re-encoding that soft photo at
     # quality 90 alone adds 11% to its detail, more than the cap allows.)
     assert result.size == normalize(decoded).size
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_large_jpeg_is_measured_on_exactly_the_delivered_pixels_of_its_tiles(mode):
+    # The job measures a large JPEG's sample tiles by encoding their MCUs alone; they
+    # must decode to what a full decode of the delivered file gives, and predict()
+    # must foresee them from the original and the plan.
+    photo = soft(flat(skimage_photo("coffee"))).resize((1700, 1100)).convert(mode)
+    rng = np.random.default_rng(3)
+    noisy = np.asarray(photo, np.int16) + rng.integers(-4, 5, np.asarray(photo).shape)
+    original = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    blocks = Blocks.of(original)
+    assert blocks is not None
+    plan = Plan(tuple(min(255, v + v // 8) for v in range(256)), 1.2, 1.0)
+    work = original.copy()
+    apply_in_strips(work, plan)
+    buffer = io.BytesIO()
+    work.save(buffer, "JPEG", quality=90)
+    full = decoded_after(buffer.getvalue())
+    assert jpeg_after(blocks, work, 90) == full
+    assert predict(blocks, original, plan, 90) == full
 
 
 def test_when_the_delivered_file_breaks_a_cap_the_job_tries_again_weaker(monkeypatch):
