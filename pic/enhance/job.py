@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from dataclasses import replace
 from typing import BinaryIO
 
 from PIL import Image, ImageOps
@@ -22,7 +23,7 @@ from .files import (
 )
 from .metrics import Metrics, Sample
 from .plan import Caps, make_plan
-from .rules import MAX_PIXELS, check_strength
+from .rules import LITTLE, MAX_PIXELS, check_strength
 
 # When the delivered file breaks a cap that the plan kept before encoding (JPEG's
 # quantization noise adds detail, most of all to a soft photo), the job tries again
@@ -103,14 +104,19 @@ def _plan(work: Image.Image, s: float, limits, blocks: Blocks | None, options: d
     plan, before, planned, needs = make_plan(sample, s, limits)
     if blocks is None:
         return plan, before, planned, needs, limits
-    for _ in range(TRIES):
+    for _ in range(TRIES + 1):
         if plan.is_identity:
             break
         predicted = predict(blocks, work, plan, options["quality"])
-        if Caps.of(before, s).allow(predicted):
+        if not Caps.of(before, s).allow(predicted):
+            limits = lowered_limits(before, planned, predicted, s, limits)
+            plan, before, planned, needs = make_plan(sample, s, limits)
+        elif plan.sharpen and predicted.sharpness < before.sharpness * (1 + LITTLE):
+            # The encoder's quantization takes the sharpening away (a very smooth photo):
+            # a full-resolution pass for nothing, so it is left out.
+            plan = replace(plan, sharpen=0.0)
+        else:
             break
-        limits = lowered_limits(before, planned, predicted, s, limits)
-        plan, before, planned, needs = make_plan(sample, s, limits)
     return plan, before, planned, needs, limits
 
 
