@@ -38,8 +38,8 @@ IMAGE_RESPONSES = {
 def pic_result(request, job: PicJob) -> dict:
     def link(name: str) -> str:
         return request.build_absolute_uri(reverse(f"api:pic_{name}", args=[job.id]))
-    return {"metrics": job.shown_metrics, "original_url": link("original"),
-            "result_url": link("result")}
+    return {"metrics": job.shown_metrics, "changes": job.change_summary,
+            "original_url": link("original"), "result_url": link("result")}
 
 
 @router.post("/jobs", response={201: JobOut, **SUBMIT_ERRORS},

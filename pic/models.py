@@ -9,7 +9,8 @@ from django.db import models
 from workers.models import Job
 
 from . import replies
-from .enhance import ABSOLUTE_METRICS, METRIC_KEYS
+from .enhance.rules import ABSOLUTE_METRICS, METRIC_KEYS
+from .enhance.summary import describe
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,11 @@ class PicJob(Job):
     def shown_metrics(self) -> dict | None:
         """The metrics as pages and the status JSON show them (odd stored values: None)."""
         return replies.displayable(self.metrics)
+
+    @property
+    def change_summary(self) -> list[str]:
+        """Per dimension, what was changed and by how much, or that little was to improve."""
+        return describe(self.shown_metrics, self.strength)
 
     def metric_rows(self) -> list[dict]:
         """Before, after and change of each metric, for the job page and admin."""
