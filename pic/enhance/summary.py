@@ -13,8 +13,9 @@ DIMENSIONS = {"contrast": "contrast", "colorfulness": "colour", "sharpness": "de
 
 def describe(metrics: dict | None, strength: float | None = None) -> list[str]:
     """One sentence per dimension from stored metrics ({"before", "after", "needed"}),
-    e.g. "contrast +12% (it needed +34%; capped at 30%)" or "little to improve in
-    colour".  Missing or odd values give no sentence for that dimension."""
+    e.g. "contrast +12% (it needed +34%)", "little to improve in colour" or "colour +29%
+    along with the other changes (little to improve on its own)".  Missing or odd values
+    give no sentence for that dimension."""
     if not isinstance(metrics, dict):
         return []
     before, after = metrics.get("before"), metrics.get("after")
@@ -31,8 +32,11 @@ def describe(metrics: dict | None, strength: float | None = None) -> list[str]:
             continue
         change = a / b - 1 if b > 0 else 0.0
         if need is not None and need < LITTLE:
-            moved = f"; {_percent(change)} as a side effect" if abs(change) >= LITTLE else ""
-            lines.append(f"little to improve in {name}{moved}")
+            if abs(change) >= LITTLE:  # e.g. colour, which a stretch of the tones raises
+                lines.append(f"{name} {_percent(change)} along with the other changes"
+                             " (little to improve on its own)")
+            else:
+                lines.append(f"little to improve in {name}")
         elif abs(change) < LITTLE / 2:
             lines.append(f"{name} unchanged" + (f" (it needed {_percent(need)})"
                                                   if need is not None else ""))

@@ -237,6 +237,16 @@ def test_describe_names_each_dimension_and_the_cap():
     ]
 
 
+def test_describe_says_when_a_dimension_moved_only_with_another():
+    # A hazy photo: the stretch that restores contrast restores its colour too.
+    metrics, _, _, _ = delivered(flat(skimage_photo("motorcycle")))
+    lines = describe(metrics, S)
+    assert lines[0].startswith("contrast +") and "it needed +" in lines[0]
+    assert lines[1].startswith("colour +") and lines[1].endswith(
+        "along with the other changes (little to improve on its own)")
+    assert lines[2] == "little to improve in detail"
+
+
 def test_describe_copes_with_old_or_odd_metrics():
     assert describe(None) == []
     assert describe({"before": "x"}) == []
