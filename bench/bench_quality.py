@@ -183,7 +183,8 @@ def print_table(results: dict, s: float) -> None:
           f" strength {s}")
     print()
     head = ("| method | recovered median | worst | dE recovered median | SSIM recovered median"
-            " | farther | moves good (median dE) | moves degraded (median dE) | good / degraded |")
+            " | farther | moves good: median dE (max) | moves degraded: median dE"
+            " | good / degraded |")
     print(head)
     print("| --- " * 9 + "|")
     for method in METHODS:
@@ -193,7 +194,8 @@ def print_table(results: dict, s: float) -> None:
               f" | {min(r['shares']) * 100:.0f}%"
               f" | {statistics.median(r['dE']) * 100:.0f}%"
               f" | {statistics.median(r['ssim']) * 100:.0f}%"
-              f" | {r['farther']} of {cases} | {good:.2f} | {bad:.2f} | {good / bad:.2f} |")
+              f" | {r['farther']} of {cases} | {good:.2f} ({max(r['moves_good']):.2f})"
+              f" | {bad:.2f} | {good / bad:.2f} |")
     print()
     print("CloudPic's median share recovered per degradation:")
     for kind, shares in results["cloudpic"]["by_kind"].items():
