@@ -141,8 +141,10 @@ class Grid(NamedTuple):
         left = inset + (w - TILE - sx * (nx - 1)) // 2
         top = inset + (h - TILE - sy * (ny - 1)) // 2
         if inset and min(sx, sy) >= ALIGN:
-            # Each tile in the middle of a 16 x 16 JPEG MCU: see delivered.py.
-            sx, sy = sx // ALIGN * ALIGN, sy // ALIGN * ALIGN
+            # Each tile in the middle of a 16 x 16 JPEG MCU (see delivered.py): spacings
+            # rounded to whole MCUs, and as many tiles as still span the image evenly.
+            sx, sy = round(sx / ALIGN) * ALIGN, round(sy / ALIGN) * ALIGN
+            nx, ny = min(nx, (w - TILE) // sx + 1), min(ny, (h - TILE) // sy + 1)
             left = inset + (w - TILE - sx * (nx - 1)) // 2
             top = inset + (h - TILE - sy * (ny - 1)) // 2
             left -= (left - OFFSET) % ALIGN
