@@ -7,9 +7,7 @@ that claim more pixels than the file holds.
 
 import io
 import math
-import struct
 import threading
-import zlib
 
 import numpy as np
 import pytest
@@ -22,7 +20,7 @@ from pic.enhance import ImageError, ImageInfo, enhance_file, inspect, measure
 from pic.enhance.metrics import Sample
 from pic.enhance.plan import make_plan
 
-from .photos import dull, flat, skimage_photo, soft
+from .photos import dull, flat, png_bytes, skimage_photo, soft
 
 S = enhance.MAX_STRENGTH
 TOLERANCE = 1e-3  # metrics are reported to 4 decimals
@@ -58,18 +56,6 @@ def assert_within_bounds(before: dict, after: dict, s: float) -> None:
     if before["brightness"] > 0:
         assert after["brightness"] / before["brightness"] <= 1 + s + TOLERANCE
     assert after["clipped"] - before["clipped"] <= 0.02 + TOLERANCE
-
-
-def png_bytes(width: int, height: int, bit_depth: int, color_type: int, raw: bytes) -> bytes:
-    """A PNG file written by hand: Pillow cannot write 16-bit colour, nor a lying header."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body)))
-
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def mean_abs_difference(a: Image.Image, b: Image.Image) -> float:

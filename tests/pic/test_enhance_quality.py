@@ -19,7 +19,7 @@ from pic.enhance.apply import Plan, apply_in_strips
 from pic.enhance.delivered import Blocks, decoded_after, jpeg_after, predict
 from pic.enhance.files import normalize
 
-from .photos import LUMA, dark, dull, flat, skimage_photo, soft
+from .photos import LUMA, dark, dull, flat, png_bytes, skimage_photo, soft
 
 S = enhance.MAX_STRENGTH
 GOOD = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
@@ -171,6 +171,19 @@ def test_the_caps_hold_on_the_delivered_bytes(name, s):
     # (At 10% the CMYK JPEG comes back as it was: re-encoding that soft photo at
     # quality 90 alone adds 11% to its detail, more than the cap allows.)
     assert result.size == normalize(decoded).size
+
+
+def test_the_caps_hold_on_a_16_bit_colour_png():
+    rgb = np.asarray(soft(dull(flat(skimage_photo("chelsea")))), np.uint16) * 257
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in rgb)
+    src = io.BytesIO(png_bytes(451, 300, 16, 2, rows))
+    dst = io.BytesIO()
+    _, metrics = enhance_file(src, dst, S)
+    decoded = Image.open(io.BytesIO(src.getvalue()))
+    result = Image.open(io.BytesIO(dst.getvalue()))
+    assert metrics["before"] == measure(decoded) and metrics["after"] == measure(result)
+    assert_caps(metrics["before"], metrics["after"], S)
+    assert dst.getvalue() != src.getvalue()
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L"])
