@@ -22,7 +22,7 @@ from .files import (
     save_options,
 )
 from .metrics import Metrics, Sample
-from .plan import Caps, make_plan
+from .plan import SHARPEN_MAX, Caps, make_plan
 from .rules import LITTLE, MAX_PIXELS, check_strength
 
 # When the delivered file breaks a cap that the plan kept before encoding (JPEG's
@@ -31,6 +31,10 @@ from .rules import LITTLE, MAX_PIXELS, check_strength
 # all break a cap, it delivers the original.
 TRIES = 3
 ENCODING_MARGIN = 0.99  # the lowered aims keep 1% below what the cap allows
+# Sharpening that reaches less than this share of its aim on the predicted delivered
+# tiles is searched again on them, with this many predictions.
+SHORT = 0.5
+SHARPEN_PROBES = 3
 
 
 def enhance_file(
@@ -116,8 +120,33 @@ def _plan(work: Image.Image, s: float, limits, blocks: Blocks | None, options: d
             # a full-resolution pass for nothing, so it is left out.
             plan = replace(plan, sharpen=0.0)
         else:
+            plan = _sharpen_through_jpeg(blocks, work, plan, before, predicted, needs, s,
+                                         limits, options["quality"])
             break
     return plan, before, planned, needs, limits
+
+
+def _sharpen_through_jpeg(blocks, work, plan, before, predicted, needs, s, limits, quality):
+    """The encoder's quantization takes much of a light sharpening away (grain at
+    quality 90: +29% on the sample, +3.6% delivered) and lets a stronger one through
+    steeply; when less than SHORT of the detail aim survives, a few predictions of
+    the delivered tiles (bisection on the amount, up to twice the plan's) find the
+    amount that reaches it."""
+    aim = min(needs.sharpness, s, *(limits[2:] if limits else ())) * ENCODING_MARGIN
+    caps = Caps.of(before, s)
+    if not plan.sharpen or before.sharpness <= 0:
+        return plan
+    if predicted.sharpness >= before.sharpness * (1 + SHORT * aim):
+        return plan
+    best, lo, hi = plan, plan.sharpen, min(SHARPEN_MAX, 2 * plan.sharpen)
+    for _ in range(SHARPEN_PROBES):
+        candidate = replace(plan, sharpen=(lo + hi) / 2)
+        after = predict(blocks, work, candidate, quality)
+        if caps.allow(after) and after.sharpness <= before.sharpness * (1 + aim):
+            best, lo = candidate, candidate.sharpen
+        else:
+            hi = candidate.sharpen
+    return best
 
 
 def _after(dst: BinaryIO, start: int, written: Image.Image, fmt: str, options: dict,
