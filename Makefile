@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # `make dist VERSION=1.2.0`: the release artifact the stack's instances install.
 VERSION ?= $(shell git describe --tags --always)
 
-.PHONY: run test lint bench bench-upload bench-workers loadtest dist clean
+.PHONY: run test lint bench bench-quality bench-upload bench-workers loadtest dist clean
 
 # A key kept in a git-ignored file, so that local sessions survive restarts.
 .secret_key:
@@ -39,6 +39,10 @@ test: lint
 
 bench: $(DEV_STAMP)
 	$(PY) bench/bench_enhance.py
+
+# CloudPic against Pillow's and scikit-image's simple peers on degraded sample photos.
+bench-quality: $(DEV_STAMP)
+	$(PY) bench/bench_quality.py
 
 # The committed tree at HEAD (never uncommitted files) and the wheels the instances
 # install (a hashed lock; the emulator left out) as dist/cloudsite-VERSION.tar.gz.

@@ -11,6 +11,7 @@ from jobs.models import Job
 
 from . import replies
 from .enhance.rules import ABSOLUTE_METRICS, EXTENSIONS, METRIC_KEYS
+from .enhance.summary import describe
 from .keys import ORIGINALS, original_key, result_key
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ class PicJob(Job):
     def api_result(self, request) -> dict:
         def link(name: str) -> str:
             return request.build_absolute_uri(reverse(f"api:pic_{name}", args=[self.id]))
-        return {"metrics": self.shown_metrics, "original_url": link("original"),
-                "result_url": link("result")}
+        return {"metrics": self.shown_metrics, "changes": self.change_summary,
+                "original_url": link("original"), "result_url": link("result")}
 
     @property
     def original_is_own(self) -> bool:
@@ -85,6 +86,11 @@ class PicJob(Job):
     def shown_metrics(self) -> dict | None:
         """The metrics as pages and the status JSON show them (odd stored values: None)."""
         return replies.displayable(self.metrics)
+
+    @property
+    def change_summary(self) -> list[str]:
+        """Per dimension, what was changed and by how much, or that little was to improve."""
+        return describe(self.shown_metrics, self.strength)
 
     def metric_rows(self) -> list[dict]:
         """Before, after and change of each metric, for the job page and admin."""

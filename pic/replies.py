@@ -2,7 +2,7 @@
 
 from jobs.replies import number
 
-from .enhance.rules import METRIC_KEYS
+from .enhance.rules import METRIC_KEYS, NEED_KEYS, NEED_MAX
 
 # What measure() can produce, with head-room: shares of 0-1, a Hasler-Süsstrunk
 # colourfulness (below about 470 for 8-bit RGB), a Laplacian-to-spread ratio.
@@ -14,6 +14,10 @@ METRIC_RANGES = {
     "clipped": (0.0, 1.0),
 }
 SIDES = ("before", "after")
+# "needed": how far each of contrast, colorfulness and sharpness stood below the norm
+# (0 = nothing to improve), a share up to NEED_MAX.  Optional: replies of workers from
+# before it existed carry none.
+NEED_RANGE = (0.0, NEED_MAX)
 
 
 def fields(job, reply: dict) -> dict:
@@ -26,6 +30,11 @@ def fields(job, reply: dict) -> dict:
         raise ValueError("a done reply needs metrics before and after")
     clean = {side: {key: metric(metrics[side].get(key), key) for key in METRIC_KEYS}
              for side in SIDES}
+    if "needed" in metrics:
+        needed = metrics["needed"]
+        if not isinstance(needed, dict):
+            raise ValueError("metrics.needed must be an object")
+        clean["needed"] = {key: number(needed.get(key), key, *NEED_RANGE) for key in NEED_KEYS}
     return {"result_key": expected, "metrics": clean}
 
 
@@ -40,7 +49,18 @@ def displayable(metrics) -> dict | None:
     Rows from older versions may hold anything (text, missing keys, other shapes)."""
     if not isinstance(metrics, dict):
         return None
-    return {side: {key: shown(metrics.get(side), key) for key in METRIC_KEYS} for side in SIDES}
+    out = {side: {key: shown(metrics.get(side), key) for key in METRIC_KEYS} for side in SIDES}
+    if "needed" in metrics:
+        needed = metrics["needed"]
+        out["needed"] = {key: shown_need(needed, key) for key in NEED_KEYS}
+    return out
+
+
+def shown_need(values, key: str) -> float | None:
+    try:
+        return number(values.get(key), key, *NEED_RANGE) if isinstance(values, dict) else None
+    except ValueError:
+        return None
 
 
 def shown(values, key: str) -> float | None:

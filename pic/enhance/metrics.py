@@ -39,6 +39,8 @@ EXACT_LIMIT = 400_000
 TILES = 2048
 TILE = 8
 MARGIN = 2
+INSET = 40
+ALIGN, OFFSET = 16, 4  # large images: tiles at 4 mod 16, in the middle of JPEG's MCUs
 
 
 class Metrics(NamedTuple):
@@ -114,6 +116,42 @@ def metrics_of(a: np.ndarray, m: int) -> Metrics:
                    clipped)
 
 
+class Grid(NamedTuple):
+    """Where a large image's tiles are: tile (i, j) at (left + i sx, top + j sy)."""
+
+    nx: int
+    ny: int
+    sx: int
+    sy: int
+    left: int
+    top: int
+
+    @classmethod
+    def of(cls, width: int, height: int) -> Grid | None:
+        """The grid of an image this size; None when it is measured whole."""
+        if width * height <= EXACT_LIMIT or min(width, height) < TILE:
+            return None
+        # Tiles keep INSET pixels from the edges where there is room, so that the
+        # delivered JPEG's MCUs around each are whole (delivered.py).
+        inset = INSET if min(width, height) > 8 * INSET else 0
+        w, h = width - 2 * inset, height - 2 * inset
+        nx = min(max(round(math.sqrt(TILES * w / h)), 1), w - TILE + 1)
+        ny = min(max(round(TILES / nx), 1), h - TILE + 1)
+        sx, sy = (w - TILE) // max(nx - 1, 1), (h - TILE) // max(ny - 1, 1)
+        left = inset + (w - TILE - sx * (nx - 1)) // 2
+        top = inset + (h - TILE - sy * (ny - 1)) // 2
+        if inset and min(sx, sy) >= ALIGN:
+            # Each tile in the middle of a 16 x 16 JPEG MCU (see delivered.py): spacings
+            # rounded to whole MCUs, and as many tiles as still span the image evenly.
+            sx, sy = round(sx / ALIGN) * ALIGN, round(sy / ALIGN) * ALIGN
+            nx, ny = min(nx, (w - TILE) // sx + 1), min(ny, (h - TILE) // sy + 1)
+            left = inset + (w - TILE - sx * (nx - 1)) // 2
+            top = inset + (h - TILE - sy * (ny - 1)) // 2
+            left -= (left - OFFSET) % ALIGN
+            top -= (top - OFFSET) % ALIGN
+        return cls(nx, ny, sx, sy, left, top)
+
+
 @dataclass
 class Sample:
     """The pixels a plan is made from, as a Pillow image in L or RGB mode: either the
@@ -131,18 +169,13 @@ class Sample:
     @classmethod
     def of(cls, image: Image.Image, exact: bool = False) -> Sample:
         base_mode = "L" if image.mode in ("L", "LA") else "RGB"
-        width, height = image.size
-        if exact or width * height <= EXACT_LIMIT or min(width, height) < TILE:
+        layout = None if exact else Grid.of(*image.size)
+        if layout is None:
             whole = image if image.mode == base_mode else image.convert(base_mode)
             return cls(whole, 1, 1, 0)
-        # Tiles on a regular grid, tile (i, j) at (left + i * sx, top + j * sy).  One
-        # nearest-neighbour affine transform per offset within a tile picks that pixel
-        # of every tile: TILE ** 2 calls instead of one crop per tile.
-        nx = min(max(round(math.sqrt(TILES * width / height)), 1), width - TILE + 1)
-        ny = min(max(round(TILES / nx), 1), height - TILE + 1)
-        sx, sy = (width - TILE) // max(nx - 1, 1), (height - TILE) // max(ny - 1, 1)
-        left = (width - TILE - sx * (nx - 1)) // 2
-        top = (height - TILE - sy * (ny - 1)) // 2
+        # One nearest-neighbour affine transform per offset within a tile picks that
+        # pixel of every tile: TILE ** 2 calls instead of one crop per tile.
+        nx, ny, sx, sy, left, top = layout
         bands = []
         for dy in range(TILE):
             for dx in range(TILE):

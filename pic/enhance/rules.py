@@ -14,11 +14,18 @@ MAX_STRENGTH_PERCENT = round(MAX_STRENGTH * 100)  # the upload form's slider
 
 # The metrics of a photo, in the order replies and pages show them.
 METRIC_KEYS = ("contrast", "colorfulness", "sharpness", "brightness", "clipped")
-GAIN_KEYS = ("contrast", "colorfulness", "sharpness")  # each may rise by at most 1 + s
+GAIN_KEYS = ("contrast", "colorfulness", "sharpness")  # each moved only as the photo needs
+# Contrast, colorfulness, sharpness and brightness may each rise by at most 1 + s.
+RATIO_CAPPED = ("contrast", "colorfulness", "sharpness", "brightness")
 # Shares of 0-1, whose change reads best in percentage points.
 ABSOLUTE_METRICS = ("brightness", "clipped")
-BRIGHTNESS_LIFT = 1 / 6  # mean brightness may rise by at most s * this
 CLIP_RISE_LIMIT = 0.02  # at most 2 percentage points more clipped samples
+# metrics["needed"]: how far each GAIN_KEYS measure stood below the norm (0 = nothing
+# to improve), a share, reported up to NEED_MAX.
+NEED_KEYS = GAIN_KEYS
+NEED_MAX = 9.99
+# A need or a change below this share is "little to improve": nobody would see it.
+LITTLE = 0.02
 
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90

@@ -28,7 +28,8 @@ def test_a_photo_runs_to_metrics_and_images(api, user, sqs_queues, jpeg_upload,
     body = api.get(f"{JOBS}/{job.id}").json()
     assert body["status"] == "done" and body["tool"] == "pic"
     result = body["result"]
-    assert set(result["metrics"]) == {"before", "after"}
+    assert set(result["metrics"]) == {"before", "after", "needed"}
+    assert len(result["changes"]) == 3 and result["changes"][0].startswith("little to improve")
     assert result["original_url"] == f"http://testserver{JOBS}/{job.id}/original"
     assert result["result_url"] == f"http://testserver{JOBS}/{job.id}/result"
     enhanced = api.get(result["result_url"])

@@ -5,25 +5,22 @@ generated here, including hand-built PNG files for 16-bit colour and for headers
 that claim more pixels than the file holds.
 """
 
-import functools
 import io
 import math
-import struct
 import threading
-import zlib
 
 import numpy as np
 import pytest
-import skimage.data
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageCms, ImageEnhance, ImageOps
 
 from pic import enhance
 from pic.enhance import ImageError, ImageInfo, enhance_file, inspect, measure
-from pic.enhance import plan as plan_module
 from pic.enhance.metrics import Sample
 from pic.enhance.plan import make_plan
+
+from .photos import dull, flat, png_bytes, skimage_photo, soft
 
 S = enhance.MAX_STRENGTH
 TOLERANCE = 1e-3  # metrics are reported to 4 decimals
@@ -31,11 +28,6 @@ GAINS = ("contrast", "colorfulness", "sharpness")
 
 
 # ----------------------------------------------------------------------- helpers
-
-
-@functools.cache
-def skimage_photo(name: str) -> Image.Image:
-    return Image.fromarray(getattr(skimage.data, name)())
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> io.BytesIO:
@@ -61,20 +53,9 @@ def gains(before: dict, after: dict) -> dict:
 def assert_within_bounds(before: dict, after: dict, s: float) -> None:
     for key, gain in gains(before, after).items():
         assert gain <= 1 + s + TOLERANCE, f"{key} rose by {gain:.4f} at s={s}"
-    assert after["brightness"] - before["brightness"] <= s / 6 + TOLERANCE
+    if before["brightness"] > 0:
+        assert after["brightness"] / before["brightness"] <= 1 + s + TOLERANCE
     assert after["clipped"] - before["clipped"] <= 0.02 + TOLERANCE
-
-
-def png_bytes(width: int, height: int, bit_depth: int, color_type: int, raw: bytes) -> bytes:
-    """A PNG file written by hand: Pillow cannot write 16-bit colour, nor a lying header."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body)))
-
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def mean_abs_difference(a: Image.Image, b: Image.Image) -> float:
@@ -95,59 +76,39 @@ def grainy(image: Image.Image, size: tuple[int, int], seed: int = 1) -> Image.Im
 @pytest.mark.parametrize(
     "name", ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry"]
 )
-def test_it_enhances_real_photos_within_the_caps(name):
-    original = skimage_photo(name)
+def test_it_enhances_hazy_photos_within_the_caps(name):
+    original = flat(skimage_photo(name))
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, S), exact=True)
     assert_within_bounds(before, after, S)
-    for key, gain in gains(before, after).items():
-        assert gain > 1.02, f"{key} did not really rise: {gain:.4f}"
+    assert gains(before, after)["contrast"] > 1 + 0.5 * S
 
 
-@pytest.mark.parametrize(
-    "name", ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry"]
-)
-def test_the_fitted_proportions_take_every_gain_close_to_its_cap(name):
-    # The plan stops at the first cap; with proportions fitted to the photo, the
-    # other two measures are then not far behind (the fixed proportions of
-    # 1 : 0.1 : 1.0 left contrast at 1.07 on astronaut and 1.08 on coffee).
-    original = skimage_photo(name)
-    before = measure(original, exact=True)
-    after = measure(enhance.enhance(original, S), exact=True)
-    values = gains(before, after).values()
-    assert max(values) >= 1 + 0.9 * S
-    assert min(values) >= 1 + 0.4 * S
+def test_a_step_that_is_not_needed_is_left_out():
+    # A hazy photo with good colour and detail: only the tone step runs.
+    plan, before, after, needs = make_plan(Sample.of(flat(skimage_photo("motorcycle"))), S)
+    assert plan.lut is not None and plan.saturation == 1.0 and plan.sharpen == 0.0
 
 
-def test_a_step_that_adds_next_to_nothing_is_left_out(monkeypatch):
-    # A very smooth photo (a small one upscaled 12 times): contrast reaches its cap
-    # first, and the little sharpening the factor allows rounds to no change at all, so
-    # the plan leaves out its full-resolution pass, at no cost to any gain.
-    smooth = skimage_photo("chelsea").resize((150, 100), Image.Resampling.BICUBIC).resize(
-        (1800, 1200), Image.Resampling.BICUBIC)
-    sample = Sample.of(smooth)
-    lean, before, after = make_plan(sample, S)
-    threshold = plan_module.MIN_STEP_GAIN
-    monkeypatch.setattr(plan_module, "MIN_STEP_GAIN", 0.0)
-    full, _, full_after = make_plan(sample, S)
-    assert full.sharpen > 0 and lean.sharpen == 0
-    assert lean.lut == full.lut
-    for i in range(3):
-        assert (full_after[i] - after[i]) / before[i] < threshold
-    assert_within_bounds(measure(smooth, exact=True),
-                         measure(enhance.enhance(smooth, S), exact=True), S)
+def test_a_soft_photo_gets_the_sharpening_only():
+    original = soft(skimage_photo("motorcycle"))
+    plan, before, after, _ = make_plan(Sample.of(original), S)
+    assert plan.lut is None and plan.saturation == 1.0 and plan.sharpen > 0
+    assert after.sharpness / before.sharpness > 1 + 0.9 * S
 
 
-def test_a_step_that_adds_to_its_measure_is_kept():
-    original = grainy(skimage_photo("coffee"), (1800, 1200))
-    plan, before, after = make_plan(Sample.of(original), S)
+def test_sharpening_is_kept_on_a_large_soft_photo_planned_on_a_sample():
+    original = soft(grainy(skimage_photo("coffee"), (1800, 1200)), 2.0)
+    plan, before, after, _ = make_plan(Sample.of(original), S)
+    # (A 3x3 unsharp mask can do little against a blur this wide: at its strongest it
+    # adds about 10% here.)
     assert plan.sharpen > 0
-    assert after.sharpness / before.sharpness > 1 + 0.4 * S
+    assert after.sharpness / before.sharpness > 1.05
 
 
 @pytest.mark.parametrize("s", [0.05, 0.15, 0.25])
 def test_it_scales_with_the_strength(s):
-    original = skimage_photo("chelsea")
+    original = soft(dull(flat(skimage_photo("motorcycle"))))
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, s), exact=True)
     assert_within_bounds(before, after, s)
@@ -156,17 +117,17 @@ def test_it_scales_with_the_strength(s):
 
 def test_it_keeps_the_caps_on_the_full_image_when_it_plans_on_a_sample():
     # 1800 x 1200 is large enough to be planned on tiles; measure every pixel after.
-    original = grainy(skimage_photo("coffee"), (1800, 1200))
+    original = dull(flat(grainy(skimage_photo("coffee"), (1800, 1200))), 0.6)
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, S), exact=True)
     assert_within_bounds(before, after, S)
-    assert all(gain > 1.02 for gain in gains(before, after).values())
+    assert all(gain > 1.02 for key, gain in gains(before, after).items() if key != "sharpness")
 
 
 def test_it_keeps_the_caps_on_sparse_stars_planned_on_a_sample():
     # Black sky with small bright, colourful objects: colourfulness and clipping
     # hang on a few pixels, which a sample of a few big tiles would miss.
-    original = grainy(skimage_photo("hubble_deep_field"), (1800, 1200))
+    original = flat(grainy(skimage_photo("hubble_deep_field"), (1800, 1200)))
     before = measure(original, exact=True)
     after = measure(enhance.enhance(original, S), exact=True)
     assert_within_bounds(before, after, S)
@@ -175,7 +136,7 @@ def test_it_keeps_the_caps_on_sparse_stars_planned_on_a_sample():
 
 @pytest.mark.parametrize("size", [(6000, 90), (90, 6000), (50_000, 9)])
 def test_it_handles_long_thin_images(size):
-    original = grainy(skimage_photo("coffee"), size)  # big enough to be sampled, in odd grids
+    original = flat(grainy(skimage_photo("coffee"), size))  # big enough to be sampled, in odd grids
     before = measure(original, exact=True)
     result = enhance.enhance(original, S)
     assert result.size == size
@@ -250,25 +211,29 @@ def test_strength_zero_still_turns_the_photo_upright():
 
 
 def test_metrics_carry_the_wire_keys_and_describe_the_output():
-    info, metrics, result, _ = run(encoded(skimage_photo("rocket"), "PNG"))
-    assert set(metrics) == {"before", "after"}
-    for side in metrics.values():
-        assert list(side) == list(enhance.METRIC_KEYS)
-        assert all(isinstance(v, float) and v == round(v, 4) for v in side.values())
+    original = dull(flat(skimage_photo("rocket")))
+    info, metrics, result, _ = run(encoded(original, "PNG"))
+    assert set(metrics) == {"before", "after", "needed"}
+    for side in ("before", "after"):
+        assert list(metrics[side]) == list(enhance.METRIC_KEYS)
+        assert all(isinstance(v, float) and v == round(v, 4) for v in metrics[side].values())
+    assert list(metrics["needed"]) == list(enhance.NEED_KEYS)
+    assert metrics["needed"] == enhance.needs(original)
+    assert metrics["needed"]["contrast"] > 0.2 and metrics["needed"]["colorfulness"] > 0.05
     assert metrics["after"] == measure(result)  # a lossless file: exactly its pixels
-    assert metrics["before"] == measure(skimage_photo("rocket"))
+    assert metrics["before"] == measure(original)
     assert_within_bounds(metrics["before"], metrics["after"], S)
 
 
 def test_strips_give_the_same_pixels_as_one_pass(monkeypatch):
-    original = skimage_photo("coffee")
+    original = soft(dull(flat(skimage_photo("coffee"))))
     whole = enhance.enhance(original, S)
     monkeypatch.setattr(enhance.apply, "STRIP_PIXELS", 5_000)  # 8-row strips
     assert enhance.enhance(original, S, threads=3).tobytes() == whole.tobytes()
 
 
 def test_concurrent_jobs_do_not_disturb_each_other():
-    src = encoded(skimage_photo("astronaut"), "JPEG", quality=90).getvalue()
+    src = encoded(flat(skimage_photo("astronaut")), "JPEG", quality=90).getvalue()
     expected = run(io.BytesIO(src))[3]
     results = []
 
@@ -331,7 +296,7 @@ def test_it_keeps_the_icc_profile(fmt):
 
 
 def rgba_photo() -> Image.Image:
-    image = skimage_photo("chelsea").convert("RGBA")
+    image = dull(skimage_photo("chelsea")).convert("RGBA")
     alpha = np.tile(np.linspace(0, 255, image.width).astype(np.uint8), (image.height, 1))
     image.putalpha(Image.fromarray(alpha))
     return image
@@ -357,7 +322,7 @@ def test_it_writes_lossless_webp_for_a_lossless_original():
 
 
 def test_it_converts_palette_images_to_rgb():
-    original = skimage_photo("coffee").quantize(64)
+    original = flat(skimage_photo("coffee")).quantize(64)
     _, metrics, result, _ = run(encoded(original, "PNG"))
     assert result.mode == "RGB" and result.size == original.size
     assert mean_abs_difference(result, original.convert("RGB")) < 25
@@ -365,7 +330,7 @@ def test_it_converts_palette_images_to_rgb():
 
 
 def test_it_keeps_the_transparency_of_palette_images():
-    original = skimage_photo("coffee").quantize(64)
+    original = flat(skimage_photo("coffee")).quantize(64)
     original.info["transparency"] = 0
     src = encoded(original, "PNG")
     _, _, result, _ = run(src)
@@ -375,7 +340,7 @@ def test_it_keeps_the_transparency_of_palette_images():
 
 
 def test_it_enhances_grayscale_jpeg_as_grayscale():
-    original = skimage_photo("camera")
+    original = soft(flat(skimage_photo("camera")))
     info, metrics, result, _ = run(encoded(original, "JPEG", quality=95))
     assert result.mode == "L" and info.format == "JPEG"
     assert metrics["before"]["colorfulness"] == metrics["after"]["colorfulness"] == 0
@@ -385,7 +350,7 @@ def test_it_enhances_grayscale_jpeg_as_grayscale():
 
 
 def test_it_keeps_grayscale_with_alpha():
-    grey = skimage_photo("camera")
+    grey = flat(skimage_photo("camera"))
     alpha = Image.linear_gradient("L").resize(grey.size)
     original = Image.merge("LA", (grey, alpha))
     _, _, result, _ = run(encoded(original, "PNG"))
@@ -394,7 +359,7 @@ def test_it_keeps_grayscale_with_alpha():
 
 
 def cmyk_jpeg(**options) -> tuple[Image.Image, io.BytesIO]:
-    rgb = skimage_photo("coffee")
+    rgb = flat(skimage_photo("coffee"))
     return rgb, encoded(rgb.convert("CMYK"), "JPEG", quality=95, **options)
 
 
@@ -405,7 +370,7 @@ def test_it_converts_cmyk_jpeg_to_rgb_without_going_dark():
     assert result.mode == "RGB" and info.format == "JPEG"
     original = measure(rgb)
     assert abs(metrics["before"]["brightness"] - original["brightness"]) < 0.02
-    assert measure(result)["brightness"] > original["brightness"] - 0.03
+    assert measure(result)["brightness"] > original["brightness"] - 0.1  # haze removed
     assert mean_abs_difference(result, rgb) < 30  # an inverted image would be ~100 off
 
 
@@ -418,7 +383,8 @@ def test_a_broken_cmyk_profile_falls_back_to_the_plain_conversion():
 
 
 def test_it_scales_16_bit_grey_png_down_instead_of_clipping():
-    ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (64, 1))
+    # A ramp over the middle of the range: it needs a stretch, so it is re-encoded.
+    ramp = np.tile(np.linspace(16000, 50000, 256).astype(np.uint16), (64, 1))
     src = encoded(Image.fromarray(ramp), "PNG")
     assert Image.open(io.BytesIO(src.getvalue())).mode.startswith("I")
     as_8_bit = enhance.enhance(Image.open(io.BytesIO(src.getvalue())), 0)
@@ -430,18 +396,18 @@ def test_it_scales_16_bit_grey_png_down_instead_of_clipping():
 
 
 def test_it_reads_16_bit_colour_png_without_turning_white():
-    rgb = np.asarray(skimage_photo("chelsea"), np.uint16) * 257
+    rgb = np.asarray(flat(skimage_photo("chelsea")), np.uint16) * 257
     rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in rgb)
     src = io.BytesIO(png_bytes(451, 300, 16, 2, rows))
     _, _, result, _ = run(src)
     assert result.mode == "RGB"
     original = measure(skimage_photo("chelsea"))
-    assert abs(measure(result)["brightness"] - original["brightness"]) < 0.06
+    assert abs(measure(result)["brightness"] - original["brightness"]) < 0.1
 
 
 def test_it_accepts_a_multi_picture_jpeg_as_jpeg():
     # Phones and cameras write MPO: a JPEG followed by more pictures (e.g. a gain map).
-    src = encoded(skimage_photo("chelsea"), "MPO", save_all=True,
+    src = encoded(flat(skimage_photo("chelsea")), "MPO", save_all=True,
                   append_images=[skimage_photo("coffee")])
     assert inspect(src) == ImageInfo("JPEG", 451, 300)
     info, _, result, _ = run(src)
