@@ -49,10 +49,22 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.harness import Emulator, Feed, Queues, start_worker, stop_worker, worker_env  # noqa: E402
+from bench.harness import (  # noqa: E402
+    CpuClock,
+    Emulator,
+    Feed,
+    Queues,
+    cpu_seconds,
+    start_worker,
+    stop_worker,
+    worker_env,
+)
 from bench.proxy import DelayProxy  # noqa: E402
 
 BUCKET = "cloudsite-bench"
+# A process of the harness using this much of a core in a window is taken as saturated:
+# the figures of that window measure it, not the worker.
+SATURATED = 0.9
 DEPTH = 40
 # Seconds after the first reply before a window opens: past the cold start, when each
 # job thread's first job is slow (its first S3 put: 1.4-3 s, later ones 30-150 ms).
@@ -69,6 +81,24 @@ class Figures:
     failed: int
     steady: float | None = None  # calls per job in the window's steady state
     window: str = ""  # how the window's batched calls were filled
+    cpu: Cpu | None = None
+
+
+@dataclass
+class Cpu:
+    per_1000: float  # worker CPU-seconds per 1,000 jobs in the window (steady state)
+    whole_per_1000: float  # from the worker's start to the last reply, start-up included
+    startup: float | None  # CPU-seconds before its first receive
+    emulator: float  # the emulator's CPU in the window, in cores (1.0: a whole core)
+    harness: float  # the benchmark's own (the delay proxy and the feed), in cores
+
+    @property
+    def bound(self) -> str:
+        """Which process of the harness saturated a core in the window (moto and the
+        proxy are each one Python process: a core is all either can use), if any."""
+        names = [name for name, share in (("emulator", self.emulator),
+                                          ("harness", self.harness)) if share >= SATURATED]
+        return "-bound, ".join(names) + "-bound" if names else ""
 
 
 # Calls that carry several messages: their cost per job is calls per message carried.
@@ -103,8 +133,8 @@ def calc_body(n: int) -> str:
     return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "numbers": numbers})
 
 
-def pic_body(n: int) -> str:
-    key = LARGE_KEY if n % 10 == 0 else SMALL_KEY
+def pic_body(n: int, key: str | None = None) -> str:
+    key = key or (LARGE_KEY if n % 10 == 0 else SMALL_KEY)
     return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "image_key": key,
                        "strength": 0.3})
 
@@ -138,14 +168,16 @@ def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: 
     queues = Queues(emulator, "calc", BUCKET)
     calls = proxy.counts()
     worker = start_worker(kind, "calc", worker_env(proxy.url, queues), concurrency)
+    clock = CpuClock(worker.pid, emulator.process.pid)
+    startup = watch_startup(proxy, worker.pid)
     feed = Feed(queues, calc_body, depth=DEPTH).start()
     try:
         wait_for(feed.first_reply.is_set, 60, worker, "answer")
         time.sleep(WARM_UP)
-        started, done = time.monotonic(), feed.done
+        before, done = clock.read(), feed.done
         window_calls, (window_answered, window_items) = proxy.counts(), proxy.carried()
         time.sleep(seconds)
-        elapsed = time.monotonic() - started
+        after = clock.read()
         jobs = feed.done - done
         answered, items = proxy.carried()
         window_calls = proxy.counts() - window_calls
@@ -153,13 +185,34 @@ def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: 
         feed.stop_feeding()
         wait_for(lambda: feed.done >= feed.sent, 60, worker, "answer every request")
         calls = proxy.counts() - calls
+        total_cpu = cpu_seconds(worker.pid)
     finally:
+        proxy.on_request = None
         feed.stop()
         stop_worker(worker)
     steady, window = steady_state(calls, feed.done, window_calls, window_answered,
                                   window_items, jobs)
+    elapsed = after["wall"] - before["wall"]
     return Figures(max(jobs, 1) / elapsed, sum(calls.values()) / max(feed.done, 1),
-                   dict(calls), feed.failed(), steady, window)
+                   dict(calls), feed.failed(), steady, window,
+                   cpu=Cpu(per_1000=1000 * (after["worker"] - before["worker"]) / max(jobs, 1),
+                           whole_per_1000=1000 * total_cpu / max(feed.done, 1),
+                           startup=startup.get("cpu"),
+                           emulator=(after["emulator"] - before["emulator"]) / elapsed,
+                           harness=(after["harness"] - before["harness"]) / elapsed))
+
+
+def watch_startup(proxy: DelayProxy, pid: int) -> dict:
+    """The worker's CPU time at its first receive (the end of its start-up), filled in
+    by the proxy's thread when that request arrives."""
+    seen: dict = {}
+
+    def on_request(action: str) -> None:
+        if action == "ReceiveMessage" and "cpu" not in seen:
+            seen["cpu"] = cpu_seconds(pid)
+
+    proxy.on_request = on_request
+    return seen
 
 
 def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: int) -> Figures:
@@ -180,6 +233,38 @@ def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: 
         warm.stop()
         stop_worker(worker)
     return Figures(count / elapsed, sum(calls.values()) / count, dict(calls), feed.failed())
+
+
+def measure_pic_cpu(emulator: Emulator, proxy: DelayProxy, key: str, count: int) -> float:
+    """The pic worker's CPU-seconds per photo (concurrency 1), after one photo of warm-up."""
+    queues = Queues(emulator, "pic", BUCKET)
+    worker = start_worker("cloudsite", "pic", worker_env(proxy.url, queues), 1)
+    warm = Feed(queues, lambda n: pic_body(n, key), depth=1, limit=1).start()
+    try:
+        wait_for(lambda: warm.done == 1, 120, worker, "answer")
+        warm.stop()
+        before = cpu_seconds(worker.pid)
+        feed = Feed(queues, lambda n: pic_body(n, key), depth=count, limit=count).start()
+        wait_for(lambda: feed.done == count, 600, worker, f"finish {count} photos")
+        used = cpu_seconds(worker.pid) - before
+        feed.stop()
+    finally:
+        warm.stop()
+        stop_worker(worker)
+    return used / count
+
+
+def codec_floor(data: bytes) -> float:
+    """CPU-seconds to decode the JPEG and encode it again at quality 90 (what the worker
+    writes), in this thread: what any enhancement of it costs at the least."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.thread_time()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        image.save(io.BytesIO(), "JPEG", quality=90)
+        best = min(best, time.thread_time() - started)
+    return best
 
 
 def main() -> None:
@@ -213,22 +298,27 @@ def main() -> None:
                 print(f"  naive                    {naive.jobs_per_s:6.1f} jobs/s  "
                       f"{naive.calls_per_job:5.2f} calls/job"
                       + (f"  {naive.failed} FAILED" if naive.failed else ""))
+                results = [("naive", naive)]
                 for concurrency in concurrencies:
                     ours = measure_calc(emulator, proxy, "cloudsite", concurrency, seconds)
+                    results.append((f"cloudsite {concurrency}", ours))
                     print(f"  cloudsite concurrency {concurrency:<3d}"
                           f"{ours.jobs_per_s:6.1f} jobs/s  "
                           f"{ours.calls_per_job:5.2f} calls/job  "
                           f"{ours.jobs_per_s / naive.jobs_per_s:5.1f}x naive  "
-                          f"{calls_text(ours.calls)}")
+                          f"{calls_text(ours.calls)}"
+                          + (f"  {ours.failed} FAILED" if ours.failed else ""))
                     print(f"{'':29s}steady state {ours.steady:5.2f} calls/job  "
                           f"(window: {ours.window} messages)")
+                print_cpu(results)
             finally:
                 proxy.close()
 
         print(f"\npic, mixed feed ({pic_jobs} photos: one 12 MP for every nine 1 MP), "
               "10 ms per request:")
-        s3.put_object(Bucket=BUCKET, Key=SMALL_KEY, Body=photo(SMALL, 1))
-        s3.put_object(Bucket=BUCKET, Key=LARGE_KEY, Body=photo(LARGE, 2))
+        photos = {SMALL_KEY: photo(SMALL, 1), LARGE_KEY: photo(LARGE, 2)}
+        for key, data in photos.items():
+            s3.put_object(Bucket=BUCKET, Key=key, Body=data)
         proxy = DelayProxy(emulator.port, 0.010)
         try:
             first = None
@@ -239,11 +329,34 @@ def main() -> None:
                       f"{figures.jobs_per_s / first:4.2f}x concurrency 1  "
                       f"{figures.calls_per_job:5.2f} calls/job  {calls_text(figures.calls)}"
                       + (f"  {figures.failed} FAILED" if figures.failed else ""))
+            print("  CPU-seconds per photo (concurrency 1; the codec floor: decode and "
+                  "encode once at quality 90):")
+            for label, key, count in (("1 MP", SMALL_KEY, 4 if args.quick else 10),
+                                      ("12 MP", LARGE_KEY, 2 if args.quick else 4)):
+                per_photo = measure_pic_cpu(emulator, proxy, key, count)
+                floor = codec_floor(photos[key])
+                print(f"  {label:6s} {per_photo:6.3f} s per photo, codec floor {floor:6.3f} s "
+                      f"({per_photo / floor:4.1f}x), {count} photos")
         finally:
             proxy.close()
     finally:
         emulator.close()
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+
+
+def print_cpu(results: list[tuple[str, Figures]]) -> None:
+    """The CPU-per-job table of one delay: each worker beside the naive one."""
+    naive = results[0][1].cpu
+    print("  CPU-seconds per 1,000 jobs (worker user + system, from /proc):")
+    print(f"  {'':22s}{'steady':>8s}{'x naive':>9s}{'with start-up':>15s}"
+          f"{'start-up s':>12s}{'emulator':>10s}{'harness':>9s}")
+    for name, figures in results:
+        cpu = figures.cpu
+        startup = f"{cpu.startup:12.2f}" if cpu.startup is not None else f"{'?':>12s}"
+        print(f"  {name:22s}{cpu.per_1000:8.1f}{cpu.per_1000 / naive.per_1000:8.2f}x"
+              f"{cpu.whole_per_1000:15.1f}{startup}"
+              f"{cpu.emulator:9.0%}{cpu.harness:9.0%}"
+              + (f"  {cpu.bound.upper()}" if cpu.bound else ""))
 
 
 def calls_text(calls: dict) -> str:

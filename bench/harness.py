@@ -30,6 +30,30 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU-seconds a process has spent so far (this one when pid is None),
+    read from /proc as an outside observer would; not its children's."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        # Fields after the command name (which may hold spaces), from its closing ')'.
+        fields = stat.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuClock:
+    """CPU-seconds of the worker, the emulator and the harness itself (the delay proxy
+    and the feed) read together, so a window's share of each is one subtraction."""
+
+    def __init__(self, worker: int, emulator: int):
+        self.pids = {"worker": worker, "emulator": emulator, "harness": None}
+
+    def read(self) -> dict[str, float]:
+        return {"wall": time.monotonic(),
+                **{name: cpu_seconds(pid) for name, pid in self.pids.items()}}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

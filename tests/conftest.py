@@ -7,7 +7,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from workers import aws, tools
-from workers.consumer import Consumer
+from tests.workers.batch import Consumer
 
 BUCKET = "cloudsite-test"
 

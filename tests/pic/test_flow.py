@@ -14,7 +14,7 @@ from pic.models import PicJob
 from tests.conftest import BUCKET, queue_depth
 from tests.pic.conftest import encode
 from workers import aws, tools
-from workers.consumer import Consumer
+from tests.workers.batch import Consumer
 
 PIC = tools.get("pic")
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from workers import aws, tools
-from workers.consumer import Consumer
+from tests.workers.batch import Consumer
 from workers.reconcile import reconcile
 from workers.web import OWNER_KEY
 

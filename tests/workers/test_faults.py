@@ -25,7 +25,7 @@ from calc.models import CalcJob
 from tests.conftest import queue_depth
 from tests.workers.proxy import Proxy
 from workers import aws, envelope, tools
-from workers.consumer import Consumer
+from tests.workers.batch import Consumer
 from workers.reconcile import drain_dead_letters, reconcile
 
 CALC = tools.get("calc")
