@@ -427,11 +427,13 @@ def test_a_slow_job_does_not_hold_the_replies_of_its_batch(server_queues):
     consumer = Consumer(CALC, handler, concurrency=10, visibility_timeout=30, worker="w")
     thread = threading.Thread(target=consumer.run, kwargs={"once": True}, daemon=True)
     thread.start()
-    arrived = {}
+    arrived, running = {}, {}
     deadline = time.monotonic() + 30
     while len(arrived) < 10 and time.monotonic() < deadline:
         for message in aws.receive(CALC.response_queue, wait_time=0):
-            arrived.setdefault(json.loads(message["Body"])["job_id"], time.monotonic())
+            reply = json.loads(message["Body"])
+            seen = running if reply["status"] == "running" else arrived
+            seen.setdefault(reply["job_id"], time.monotonic())
         time.sleep(0.01)
     thread.join(timeout=30)
     consumer.close()
@@ -442,4 +444,6 @@ def test_a_slow_job_does_not_hold_the_replies_of_its_batch(server_queues):
     assert len(arrived) == 10 and not thread.is_alive()
     assert len(fast) == 9 and max(fast) < 0.5
     assert waits[slow_id] >= 3
+    # The slow job, and only it, was reported running, long before its reply.
+    assert list(running) == [slow_id] and running[slow_id] < arrived[slow_id] - 2
     assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}
