@@ -6,8 +6,8 @@ from django.core.files.storage import default_storage
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from workers import aws, tools
 from tests.workers.batch import Consumer
+from workers import aws, tools
 
 BUCKET = "cloudsite-test"
 

@@ -3,8 +3,8 @@
 import pytest
 
 from pic.models import PicJob
-from workers import tools
 from tests.workers.batch import Consumer
+from workers import tools
 
 pytestmark = pytest.mark.django_db
 JOBS = "/api/v1/pic/jobs"

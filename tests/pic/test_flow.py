@@ -13,8 +13,8 @@ from PIL import Image
 from pic.models import PicJob
 from tests.conftest import BUCKET, queue_depth
 from tests.pic.conftest import encode
-from workers import aws, tools
 from tests.workers.batch import Consumer
+from workers import aws, tools
 
 PIC = tools.get("pic")
 

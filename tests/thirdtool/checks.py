@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from workers import aws, tools
 from tests.workers.batch import Consumer
+from workers import aws, tools
 from workers.reconcile import reconcile
 from workers.web import OWNER_KEY
 

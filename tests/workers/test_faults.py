@@ -23,9 +23,9 @@ from django.core.management import call_command
 
 from calc.models import CalcJob
 from tests.conftest import queue_depth
+from tests.workers.batch import Consumer
 from tests.workers.proxy import Proxy
 from workers import aws, envelope, tools
-from tests.workers.batch import Consumer
 from workers.reconcile import drain_dead_letters, reconcile
 
 CALC = tools.get("calc")
