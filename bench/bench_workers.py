@@ -232,7 +232,8 @@ def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: 
     finally:
         warm.stop()
         stop_worker(worker)
-    return Figures(count / elapsed, sum(calls.values()) / count, dict(calls), feed.failed())
+    return Figures(count / elapsed, sum(calls.values()) / count, dict(calls), feed.failed(),
+                   window=f"{feed.running} running notes")
 
 
 def measure_pic_cpu(emulator: Emulator, proxy: DelayProxy, key: str, count: int) -> float:
@@ -327,7 +328,8 @@ def main() -> None:
                 first = first or figures.jobs_per_s
                 print(f"  concurrency {concurrency:<3d}{figures.jobs_per_s:6.2f} jobs/s  "
                       f"{figures.jobs_per_s / first:4.2f}x concurrency 1  "
-                      f"{figures.calls_per_job:5.2f} calls/job  {calls_text(figures.calls)}"
+                      f"{figures.calls_per_job:5.2f} calls/job  {calls_text(figures.calls)}  "
+                      f"{figures.window}"
                       + (f"  {figures.failed} FAILED" if figures.failed else ""))
             print("  CPU-seconds per photo (concurrency 1; the codec floor: decode and "
                   "encode once at quality 90):")

@@ -158,6 +158,7 @@ class Feed:
         self.queues, self.make_body, self.depth, self.limit = queues, make_body, depth, limit
         self.sent = 0
         self.replies: dict[str, str] = {}  # job id -> terminal status
+        self.running = 0  # "running" notes received (a job still running after a while)
         self.first_reply = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -219,6 +220,8 @@ class Feed:
                     reply = json.loads(message["Body"])
                     if reply.get("status") in TERMINAL:
                         self.replies.setdefault(reply["job_id"], reply["status"])
+                    elif reply.get("status") == "running":
+                        self.running += 1
             self.first_reply.set()
             sqs.delete_message_batch(QueueUrl=self.queues.response_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
