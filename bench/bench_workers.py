@@ -31,7 +31,6 @@ Every process shares the machine's cores with the emulator: the load average is 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -46,10 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
+from bench import pic_worker  # noqa: E402
 from bench.harness import (  # noqa: E402
+    BUCKET,
     CpuClock,
     Emulator,
     Feed,
@@ -57,11 +55,11 @@ from bench.harness import (  # noqa: E402
     cpu_seconds,
     start_worker,
     stop_worker,
+    wait_for,
     worker_env,
 )
 from bench.proxy import DelayProxy  # noqa: E402
 
-BUCKET = "cloudsite-bench"
 # A process of the harness using this much of a core in a window is taken as saturated:
 # the figures of that window measure it, not the worker.
 SATURATED = 0.9
@@ -69,8 +67,6 @@ DEPTH = 40
 # Seconds after the first reply before a window opens: past the cold start, when each
 # job thread's first job is slow (its first S3 put: 1.4-3 s, later ones 30-150 ms).
 WARM_UP = 4
-SMALL, LARGE = (1155, 866), (4000, 3000)  # 1 MP and 12 MP
-SMALL_KEY, LARGE_KEY = "pic/originals/bench-1mp.jpg", "pic/originals/bench-12mp.jpg"
 
 
 @dataclass
@@ -133,36 +129,6 @@ def calc_body(n: int) -> str:
     return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "numbers": numbers})
 
 
-def pic_body(n: int, key: str | None = None) -> str:
-    key = key or (LARGE_KEY if n % 10 == 0 else SMALL_KEY)
-    return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "image_key": key,
-                       "strength": 0.3})
-
-
-def photo(size: tuple[int, int], seed: int) -> bytes:
-    """A photo-like JPEG: smooth shapes and colour, with grain so it compresses like one."""
-    width, height = size
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    x /= width
-    y /= height
-    channels = [np.sin(6 * x + phase) * np.cos(4 * y - phase) for phase in (0.0, 1.3, 2.6)]
-    image = np.stack(channels, axis=-1) * 70 + 120
-    image += rng.normal(0, 6, image.shape).astype(np.float32)
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def wait_for(condition, timeout: float, worker, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if worker.poll() is not None or time.monotonic() > deadline:
-            output = stop_worker(worker)
-            raise SystemExit(f"the worker did not {what}:\n{output[-3000:]}")
-        time.sleep(0.02)
-
-
 def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: int,
                  seconds: float) -> Figures:
     queues = Queues(emulator, "calc", BUCKET)
@@ -215,59 +181,6 @@ def watch_startup(proxy: DelayProxy, pid: int) -> dict:
     return seen
 
 
-def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: int) -> Figures:
-    queues = Queues(emulator, "pic", BUCKET)
-    worker = start_worker("cloudsite", "pic", worker_env(proxy.url, queues), concurrency)
-    warm = Feed(queues, lambda n: pic_body(1), depth=1, limit=1).start()
-    try:
-        wait_for(lambda: warm.done == 1, 60, worker, "answer")
-        warm.stop()
-        calls = proxy.counts()
-        started = time.monotonic()
-        feed = Feed(queues, pic_body, depth=count, limit=count).start()
-        wait_for(lambda: feed.done == count, 600, worker, f"finish {count} photos")
-        elapsed = time.monotonic() - started
-        feed.stop()
-        calls = proxy.counts() - calls
-    finally:
-        warm.stop()
-        stop_worker(worker)
-    return Figures(count / elapsed, sum(calls.values()) / count, dict(calls), feed.failed(),
-                   window=f"{feed.running} running notes")
-
-
-def measure_pic_cpu(emulator: Emulator, proxy: DelayProxy, key: str, count: int) -> float:
-    """The pic worker's CPU-seconds per photo (concurrency 1), after one photo of warm-up."""
-    queues = Queues(emulator, "pic", BUCKET)
-    worker = start_worker("cloudsite", "pic", worker_env(proxy.url, queues), 1)
-    warm = Feed(queues, lambda n: pic_body(n, key), depth=1, limit=1).start()
-    try:
-        wait_for(lambda: warm.done == 1, 120, worker, "answer")
-        warm.stop()
-        before = cpu_seconds(worker.pid)
-        feed = Feed(queues, lambda n: pic_body(n, key), depth=count, limit=count).start()
-        wait_for(lambda: feed.done == count, 600, worker, f"finish {count} photos")
-        used = cpu_seconds(worker.pid) - before
-        feed.stop()
-    finally:
-        warm.stop()
-        stop_worker(worker)
-    return used / count
-
-
-def codec_floor(data: bytes) -> float:
-    """CPU-seconds to decode the JPEG and encode it again at quality 90 (what the worker
-    writes), in this thread: what any enhancement of it costs at the least."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.thread_time()
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        image.save(io.BytesIO(), "JPEG", quality=90)
-        best = min(best, time.thread_time() - started)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -315,32 +228,7 @@ def main() -> None:
             finally:
                 proxy.close()
 
-        print(f"\npic, mixed feed ({pic_jobs} photos: one 12 MP for every nine 1 MP), "
-              "10 ms per request:")
-        photos = {SMALL_KEY: photo(SMALL, 1), LARGE_KEY: photo(LARGE, 2)}
-        for key, data in photos.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-        proxy = DelayProxy(emulator.port, 0.010)
-        try:
-            first = None
-            for concurrency in (int(c) for c in args.pic_concurrency.split(",")):
-                figures = measure_pic(emulator, proxy, concurrency, pic_jobs)
-                first = first or figures.jobs_per_s
-                print(f"  concurrency {concurrency:<3d}{figures.jobs_per_s:6.2f} jobs/s  "
-                      f"{figures.jobs_per_s / first:4.2f}x concurrency 1  "
-                      f"{figures.calls_per_job:5.2f} calls/job  {calls_text(figures.calls)}  "
-                      f"{figures.window}"
-                      + (f"  {figures.failed} FAILED" if figures.failed else ""))
-            print("  CPU-seconds per photo (concurrency 1; the codec floor: decode and "
-                  "encode once at quality 90):")
-            for label, key, count in (("1 MP", SMALL_KEY, 4 if args.quick else 10),
-                                      ("12 MP", LARGE_KEY, 2 if args.quick else 4)):
-                per_photo = measure_pic_cpu(emulator, proxy, key, count)
-                floor = codec_floor(photos[key])
-                print(f"  {label:6s} {per_photo:6.3f} s per photo, codec floor {floor:6.3f} s "
-                      f"({per_photo / floor:4.1f}x), {count} photos")
-        finally:
-            proxy.close()
+        pic_worker.run(emulator, args.pic_concurrency, pic_jobs, args.quick)
     finally:
         emulator.close()
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")

@@ -26,6 +26,7 @@ TERMINAL = ("done", "failed")
 # docs/design.md §3: the queues a worker of each tool reads and writes.
 QUEUES = {"calc": ("cloudcal-requests", "cloudcal-responses"),
           "pic": ("cloudpic-inbox", "cloudpic-outbox")}
+BUCKET = "cloudsite-bench"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -120,6 +121,15 @@ def worker_env(endpoint: str, queues: Queues) -> dict:
            "CLOUDSITE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     env.pop("DJANGO_DEBUG", None)
     return env
+
+
+def wait_for(condition, timeout: float, worker, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            output = stop_worker(worker)
+            raise SystemExit(f"the worker did not {what}:\n{output[-3000:]}")
+        time.sleep(0.02)
 
 
 def start_worker(kind: str, tool_name: str, env: dict, concurrency: int = 1) -> subprocess.Popen:
