@@ -187,7 +187,8 @@ def main() -> None:
                         default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
                         help="Short windows, one concurrency (also BENCH_QUICK=1).")
     parser.add_argument("--seconds", type=float, help="Length of each calc window.")
-    parser.add_argument("--delays", default="10,50", help="Injected delays in ms.")
+    parser.add_argument("--delays", default="10,50",
+                        help="Injected delays in ms (empty: no calc runs).")
     parser.add_argument("--concurrency", help="CloudSite calc concurrencies (default 8,16).")
     parser.add_argument("--pic-concurrency", default="1,2,4", help="CloudPic concurrencies.")
     parser.add_argument("--pic-jobs", type=int, help="Photos per pic run (default 40).")
@@ -204,7 +205,7 @@ def main() -> None:
     try:
         s3 = emulator.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        for delay in (int(d) for d in args.delays.split(",")):
+        for delay in (int(d) for d in args.delays.split(",") if d):
             proxy = DelayProxy(emulator.port, delay / 1000)
             try:
                 naive = measure_calc(emulator, proxy, "naive", 1, seconds)
