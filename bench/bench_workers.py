@@ -22,8 +22,13 @@ Run from the project root:  .venv/bin/python bench/bench_workers.py [--quick]
   counts both), plus the lookups and heartbeats made in the window per job replied in
   it.  Counting the window's calls per message carried needs no clean cut at its edges:
   a batch in flight at an edge moves one call, not a batch's worth of jobs.
-* pic: CloudSite's pic worker on a mixed feed, one 12 MP photo for every nine 1 MP
-  ones, at each concurrency: jobs/s from the first request sent to the last reply.
+  CPU per 1,000 jobs is each worker's user + system time from /proc: over the window
+  (steady), from its start to the last reply (with start-up), and up to its first
+  receive (start-up alone); beside it, the share of a core the emulator and this
+  process (the proxy, the feed) used in the window, flagged when one saturates it.
+* pic (bench/pic_worker.py): CloudSite's pic worker on a mixed feed, one 12 MP photo
+  for every nine 1 MP ones, at each concurrency: jobs/s from the first request sent to
+  the last reply; then its CPU per photo of each size against the codec floor.
 
 Every process shares the machine's cores with the emulator: the load average is printed.
 """
