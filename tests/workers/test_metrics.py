@@ -57,7 +57,7 @@ def metric_lines(monkeypatch):
     monkeypatch.setattr(metrics.log, "handlers", [])
     monkeypatch.setattr(metrics.log, "propagate", True)
     monkeypatch.setattr(metrics.log, "level", logging.NOTSET)
-    logging.getLogger().setLevel(logging.WARNING)
+    monkeypatch.setattr(logging.getLogger(), "level", logging.WARNING)  # the site at WARNING
     metrics.install(stream)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
 
