@@ -57,9 +57,15 @@ def metric_lines(monkeypatch):
     monkeypatch.setattr(metrics.log, "handlers", [])
     monkeypatch.setattr(metrics.log, "propagate", True)
     monkeypatch.setattr(metrics.log, "level", logging.NOTSET)
-    monkeypatch.setattr(logging.getLogger(), "level", logging.WARNING)  # the site at WARNING
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)  # the site's log level at WARNING (setLevel: no stale cache)
     metrics.install(stream)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        root.setLevel(level)
+        metrics.log.setLevel(logging.NOTSET)
 
 
 def test_each_finished_job_writes_one_line_and_a_retry_none(sqs_queues, metric_lines):
