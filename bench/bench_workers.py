@@ -22,8 +22,13 @@ Run from the project root:  .venv/bin/python bench/bench_workers.py [--quick]
   counts both), plus the lookups and heartbeats made in the window per job replied in
   it.  Counting the window's calls per message carried needs no clean cut at its edges:
   a batch in flight at an edge moves one call, not a batch's worth of jobs.
-* pic: CloudSite's pic worker on a mixed feed, one 12 MP photo for every nine 1 MP
-  ones, at each concurrency: jobs/s from the first request sent to the last reply.
+  CPU per 1,000 jobs is each worker's user + system time from /proc: over the window
+  (steady), from its start to the last reply (with start-up), and up to its first
+  receive (start-up alone); beside it, the share of a core the emulator and this
+  process (the proxy, the feed) used in the window, flagged when one saturates it.
+* pic (bench/pic_worker.py): CloudSite's pic worker on a mixed feed, one 12 MP photo
+  for every nine 1 MP ones, at each concurrency: jobs/s from the first request sent to
+  the last reply; then its CPU per photo of each size against the codec floor.
 
 Every process shares the machine's cores with the emulator: the load average is printed.
 """
@@ -31,7 +36,6 @@ Every process shares the machine's cores with the emulator: the load average is 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -46,19 +50,28 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from bench.harness import Emulator, Feed, Queues, start_worker, stop_worker, worker_env  # noqa: E402
+from bench import pic_worker  # noqa: E402
+from bench.harness import (  # noqa: E402
+    BUCKET,
+    CpuClock,
+    Emulator,
+    Feed,
+    Queues,
+    cpu_seconds,
+    start_worker,
+    stop_worker,
+    wait_for,
+    worker_env,
+)
 from bench.proxy import DelayProxy  # noqa: E402
 
-BUCKET = "cloudsite-bench"
+# A process of the harness using this much of a core in a window is taken as saturated:
+# the figures of that window measure it, not the worker.
+SATURATED = 0.9
 DEPTH = 40
 # Seconds after the first reply before a window opens: past the cold start, when each
 # job thread's first job is slow (its first S3 put: 1.4-3 s, later ones 30-150 ms).
 WARM_UP = 4
-SMALL, LARGE = (1155, 866), (4000, 3000)  # 1 MP and 12 MP
-SMALL_KEY, LARGE_KEY = "pic/originals/bench-1mp.jpg", "pic/originals/bench-12mp.jpg"
 
 
 @dataclass
@@ -69,6 +82,24 @@ class Figures:
     failed: int
     steady: float | None = None  # calls per job in the window's steady state
     window: str = ""  # how the window's batched calls were filled
+    cpu: Cpu | None = None
+
+
+@dataclass
+class Cpu:
+    per_1000: float  # worker CPU-seconds per 1,000 jobs in the window (steady state)
+    whole_per_1000: float  # from the worker's start to the last reply, start-up included
+    startup: float | None  # CPU-seconds before its first receive
+    emulator: float  # the emulator's CPU in the window, in cores (1.0: a whole core)
+    harness: float  # the benchmark's own (the delay proxy and the feed), in cores
+
+    @property
+    def bound(self) -> str:
+        """Which process of the harness saturated a core in the window (moto and the
+        proxy are each one Python process: a core is all either can use), if any."""
+        names = [name for name, share in (("emulator", self.emulator),
+                                          ("harness", self.harness)) if share >= SATURATED]
+        return "-bound, ".join(names) + "-bound" if names else ""
 
 
 # Calls that carry several messages: their cost per job is calls per message carried.
@@ -103,49 +134,21 @@ def calc_body(n: int) -> str:
     return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "numbers": numbers})
 
 
-def pic_body(n: int) -> str:
-    key = LARGE_KEY if n % 10 == 0 else SMALL_KEY
-    return json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "image_key": key,
-                       "strength": 0.3})
-
-
-def photo(size: tuple[int, int], seed: int) -> bytes:
-    """A photo-like JPEG: smooth shapes and colour, with grain so it compresses like one."""
-    width, height = size
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    x /= width
-    y /= height
-    channels = [np.sin(6 * x + phase) * np.cos(4 * y - phase) for phase in (0.0, 1.3, 2.6)]
-    image = np.stack(channels, axis=-1) * 70 + 120
-    image += rng.normal(0, 6, image.shape).astype(np.float32)
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def wait_for(condition, timeout: float, worker, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if worker.poll() is not None or time.monotonic() > deadline:
-            output = stop_worker(worker)
-            raise SystemExit(f"the worker did not {what}:\n{output[-3000:]}")
-        time.sleep(0.02)
-
-
 def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: int,
                  seconds: float) -> Figures:
     queues = Queues(emulator, "calc", BUCKET)
     calls = proxy.counts()
     worker = start_worker(kind, "calc", worker_env(proxy.url, queues), concurrency)
+    clock = CpuClock(worker.pid, emulator.process.pid)
+    startup = watch_startup(proxy, worker.pid)
     feed = Feed(queues, calc_body, depth=DEPTH).start()
     try:
         wait_for(feed.first_reply.is_set, 60, worker, "answer")
         time.sleep(WARM_UP)
-        started, done = time.monotonic(), feed.done
+        before, done = clock.read(), feed.done
         window_calls, (window_answered, window_items) = proxy.counts(), proxy.carried()
         time.sleep(seconds)
-        elapsed = time.monotonic() - started
+        after = clock.read()
         jobs = feed.done - done
         answered, items = proxy.carried()
         window_calls = proxy.counts() - window_calls
@@ -153,33 +156,34 @@ def measure_calc(emulator: Emulator, proxy: DelayProxy, kind: str, concurrency: 
         feed.stop_feeding()
         wait_for(lambda: feed.done >= feed.sent, 60, worker, "answer every request")
         calls = proxy.counts() - calls
+        total_cpu = cpu_seconds(worker.pid)
     finally:
+        proxy.on_request = None
         feed.stop()
         stop_worker(worker)
     steady, window = steady_state(calls, feed.done, window_calls, window_answered,
                                   window_items, jobs)
+    elapsed = after["wall"] - before["wall"]
     return Figures(max(jobs, 1) / elapsed, sum(calls.values()) / max(feed.done, 1),
-                   dict(calls), feed.failed(), steady, window)
+                   dict(calls), feed.failed(), steady, window,
+                   cpu=Cpu(per_1000=1000 * (after["worker"] - before["worker"]) / max(jobs, 1),
+                           whole_per_1000=1000 * total_cpu / max(feed.done, 1),
+                           startup=startup.get("cpu"),
+                           emulator=(after["emulator"] - before["emulator"]) / elapsed,
+                           harness=(after["harness"] - before["harness"]) / elapsed))
 
 
-def measure_pic(emulator: Emulator, proxy: DelayProxy, concurrency: int, count: int) -> Figures:
-    queues = Queues(emulator, "pic", BUCKET)
-    worker = start_worker("cloudsite", "pic", worker_env(proxy.url, queues), concurrency)
-    warm = Feed(queues, lambda n: pic_body(1), depth=1, limit=1).start()
-    try:
-        wait_for(lambda: warm.done == 1, 60, worker, "answer")
-        warm.stop()
-        calls = proxy.counts()
-        started = time.monotonic()
-        feed = Feed(queues, pic_body, depth=count, limit=count).start()
-        wait_for(lambda: feed.done == count, 600, worker, f"finish {count} photos")
-        elapsed = time.monotonic() - started
-        feed.stop()
-        calls = proxy.counts() - calls
-    finally:
-        warm.stop()
-        stop_worker(worker)
-    return Figures(count / elapsed, sum(calls.values()) / count, dict(calls), feed.failed())
+def watch_startup(proxy: DelayProxy, pid: int) -> dict:
+    """The worker's CPU time at its first receive (the end of its start-up), filled in
+    by the proxy's thread when that request arrives."""
+    seen: dict = {}
+
+    def on_request(action: str) -> None:
+        if action == "ReceiveMessage" and "cpu" not in seen:
+            seen["cpu"] = cpu_seconds(pid)
+
+    proxy.on_request = on_request
+    return seen
 
 
 def main() -> None:
@@ -188,7 +192,8 @@ def main() -> None:
                         default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
                         help="Short windows, one concurrency (also BENCH_QUICK=1).")
     parser.add_argument("--seconds", type=float, help="Length of each calc window.")
-    parser.add_argument("--delays", default="10,50", help="Injected delays in ms.")
+    parser.add_argument("--delays", default="10,50",
+                        help="Injected delays in ms (empty: no calc runs).")
     parser.add_argument("--concurrency", help="CloudSite calc concurrencies (default 8,16).")
     parser.add_argument("--pic-concurrency", default="1,2,4", help="CloudPic concurrencies.")
     parser.add_argument("--pic-jobs", type=int, help="Photos per pic run (default 40).")
@@ -205,7 +210,7 @@ def main() -> None:
     try:
         s3 = emulator.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        for delay in (int(d) for d in args.delays.split(",")):
+        for delay in (int(d) for d in args.delays.split(",") if d):
             proxy = DelayProxy(emulator.port, delay / 1000)
             try:
                 naive = measure_calc(emulator, proxy, "naive", 1, seconds)
@@ -213,37 +218,41 @@ def main() -> None:
                 print(f"  naive                    {naive.jobs_per_s:6.1f} jobs/s  "
                       f"{naive.calls_per_job:5.2f} calls/job"
                       + (f"  {naive.failed} FAILED" if naive.failed else ""))
+                results = [("naive", naive)]
                 for concurrency in concurrencies:
                     ours = measure_calc(emulator, proxy, "cloudsite", concurrency, seconds)
+                    results.append((f"cloudsite {concurrency}", ours))
                     print(f"  cloudsite concurrency {concurrency:<3d}"
                           f"{ours.jobs_per_s:6.1f} jobs/s  "
                           f"{ours.calls_per_job:5.2f} calls/job  "
                           f"{ours.jobs_per_s / naive.jobs_per_s:5.1f}x naive  "
-                          f"{calls_text(ours.calls)}")
+                          f"{calls_text(ours.calls)}"
+                          + (f"  {ours.failed} FAILED" if ours.failed else ""))
                     print(f"{'':29s}steady state {ours.steady:5.2f} calls/job  "
                           f"(window: {ours.window} messages)")
+                print_cpu(results)
             finally:
                 proxy.close()
 
-        print(f"\npic, mixed feed ({pic_jobs} photos: one 12 MP for every nine 1 MP), "
-              "10 ms per request:")
-        s3.put_object(Bucket=BUCKET, Key=SMALL_KEY, Body=photo(SMALL, 1))
-        s3.put_object(Bucket=BUCKET, Key=LARGE_KEY, Body=photo(LARGE, 2))
-        proxy = DelayProxy(emulator.port, 0.010)
-        try:
-            first = None
-            for concurrency in (int(c) for c in args.pic_concurrency.split(",")):
-                figures = measure_pic(emulator, proxy, concurrency, pic_jobs)
-                first = first or figures.jobs_per_s
-                print(f"  concurrency {concurrency:<3d}{figures.jobs_per_s:6.2f} jobs/s  "
-                      f"{figures.jobs_per_s / first:4.2f}x concurrency 1  "
-                      f"{figures.calls_per_job:5.2f} calls/job  {calls_text(figures.calls)}"
-                      + (f"  {figures.failed} FAILED" if figures.failed else ""))
-        finally:
-            proxy.close()
+        pic_worker.run(emulator, args.pic_concurrency, pic_jobs, args.quick)
     finally:
         emulator.close()
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+
+
+def print_cpu(results: list[tuple[str, Figures]]) -> None:
+    """The CPU-per-job table of one delay: each worker beside the naive one."""
+    naive = results[0][1].cpu
+    print("  CPU-seconds per 1,000 jobs (worker user + system, from /proc):")
+    print(f"  {'':22s}{'steady':>8s}{'x naive':>9s}{'with start-up':>15s}"
+          f"{'start-up s':>12s}{'emulator':>10s}{'harness':>9s}")
+    for name, figures in results:
+        cpu = figures.cpu
+        startup = f"{cpu.startup:12.2f}" if cpu.startup is not None else f"{'?':>12s}"
+        print(f"  {name:22s}{cpu.per_1000:8.1f}{cpu.per_1000 / naive.per_1000:8.2f}x"
+              f"{cpu.whole_per_1000:15.1f}{startup}"
+              f"{cpu.emulator:9.0%}{cpu.harness:9.0%}"
+              + (f"  {cpu.bound.upper()}" if cpu.bound else ""))
 
 
 def calls_text(calls: dict) -> str:

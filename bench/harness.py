@@ -26,8 +26,33 @@ TERMINAL = ("done", "failed")
 # docs/design.md §3: the queues a worker of each tool reads and writes.
 QUEUES = {"calc": ("cloudcal-requests", "cloudcal-responses"),
           "pic": ("cloudpic-inbox", "cloudpic-outbox")}
+BUCKET = "cloudsite-bench"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU-seconds a process has spent so far (this one when pid is None),
+    read from /proc as an outside observer would; not its children's."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        # Fields after the command name (which may hold spaces), from its closing ')'.
+        fields = stat.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuClock:
+    """CPU-seconds of the worker, the emulator and the harness itself (the delay proxy
+    and the feed) read together, so a window's share of each is one subtraction."""
+
+    def __init__(self, worker: int, emulator: int):
+        self.pids = {"worker": worker, "emulator": emulator, "harness": None}
+
+    def read(self) -> dict[str, float]:
+        return {"wall": time.monotonic(),
+                **{name: cpu_seconds(pid) for name, pid in self.pids.items()}}
 
 
 def free_port() -> int:
@@ -98,6 +123,15 @@ def worker_env(endpoint: str, queues: Queues) -> dict:
     return env
 
 
+def wait_for(condition, timeout: float, worker, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            output = stop_worker(worker)
+            raise SystemExit(f"the worker did not {what}:\n{output[-3000:]}")
+        time.sleep(0.02)
+
+
 def start_worker(kind: str, tool_name: str, env: dict, concurrency: int = 1) -> subprocess.Popen:
     """'naive' (bench/naive_worker.py) or 'cloudsite' (the real run_<tool>_worker command)."""
     if kind == "naive":
@@ -134,6 +168,7 @@ class Feed:
         self.queues, self.make_body, self.depth, self.limit = queues, make_body, depth, limit
         self.sent = 0
         self.replies: dict[str, str] = {}  # job id -> terminal status
+        self.running = 0  # "running" notes received (a job still running after a while)
         self.first_reply = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -195,6 +230,8 @@ class Feed:
                     reply = json.loads(message["Body"])
                     if reply.get("status") in TERMINAL:
                         self.replies.setdefault(reply["job_id"], reply["status"])
+                    elif reply.get("status") == "running":
+                        self.running += 1
             self.first_reply.set()
             sqs.delete_message_batch(QueueUrl=self.queues.response_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -72,6 +73,9 @@ class DelayProxy:
         self._counts: Counter[str] = Counter()
         self._items: Counter[str] = Counter()
         self._answered: Counter[str] = Counter()  # calls whose items are counted
+        # Called with each request's action as it arrives, before the delay (a benchmark
+        # reads the worker's CPU time at its first receive: the end of its start-up).
+        self.on_request: Callable[[str], None] | None = None
         self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -137,6 +141,8 @@ class DelayProxy:
                 body = self._body()
                 action = action_of(self.command, self.path, self.headers, body)
                 proxy._count(action)
+                if proxy.on_request is not None:
+                    proxy.on_request(action)
                 if proxy.delay:
                     time.sleep(proxy.delay)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}

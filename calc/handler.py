@@ -2,9 +2,7 @@
 
 import json
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-
+from workers import files
 from workers.consumer import Context
 from workers.envelope import PermanentError, timestamp
 
@@ -19,9 +17,8 @@ def handle(message: dict, context: Context) -> dict:
         raise PermanentError(f"bad input: {error}") from None
     result = summarize(numbers)
     key = log_key(context.job_id)
-    saved = default_storage.save(key, ContentFile(log_text(numbers, result, context).encode()))
-    if saved != key:  # the storage must overwrite, or a redelivery would leave a second copy
-        raise RuntimeError(f"storage saved {key} as {saved}")
+    # Overwrites: a redelivered job rewrites its own log, never leaves a second copy.
+    files.save(key, log_text(numbers, result, context).encode())
     return {"result": result, "log_key": key}
 
 

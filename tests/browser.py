@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from workers.consumer import Consumer
+from tests.workers.batch import Consumer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -7,8 +7,8 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from jobs import tools
+from tests.workers.batch import Consumer
 from workers import aws
-from workers.consumer import Consumer
 
 BUCKET = "cloudsite-test"
 

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from jobs import tools
 from jobs.tools import Tool
 
-from . import loop
-from .consumer import Consumer
+from . import loop, metrics
+from .consumer import Consumer, Handler
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +40,21 @@ class WorkerCommand(BaseCommand):
                             help="After SIGTERM, seconds the jobs in hand may take to finish "
                             "before they are handed back to the queue (default 60).")
 
+    def make_handler(self, **options) -> Handler | None:
+        """The handler the consumer calls; None: the tool's own (Tool.handler)."""
+        return None
+
     def handle(self, *args, once=False, concurrency=1, visibility_timeout=60, retry_delay=10,
                grace_period=60, **options):
         try:
             self.tool = tools.get(options.get("tool") or self.tool_name)
         except LookupError as error:
             raise CommandError(str(error)) from None
+        metrics.install()
         try:
-            consumer = Consumer(self.tool, concurrency=concurrency,
-                                visibility_timeout=visibility_timeout, retry_delay=retry_delay)
+            consumer = Consumer(self.tool, self.make_handler(concurrency=concurrency, **options),
+                                concurrency=concurrency, visibility_timeout=visibility_timeout,
+                                retry_delay=retry_delay)
         except ValueError as error:
             raise CommandError(str(error)) from None
 

@@ -11,6 +11,9 @@ MAX_BODY_BYTES = 256 * 1024
 # thousands of brackets raises RecursionError), and so would whatever later stores or
 # renders a deep value: anything deeper than this is refused.
 MAX_DEPTH = 16
+# The web app puts a fresh random token in each request; every reply to it carries the
+# token back unchanged (bind). Anything else in that field (not a string, too long) is
+# not echoed.
 MAX_TOKEN_CHARS = 100
 TERMINAL_STATUSES = ("done", "failed")
 # Progress replies: the job started ("running"), or hit a transient error and will be
@@ -37,11 +40,16 @@ def request(job_id: uuid.UUID | str, **fields) -> dict:
     return {"version": VERSION, "job_id": str(job_id), **fields}
 
 
-def bind(reply: dict, request: dict) -> dict:
-    """Bind a reply to its request: echo the request's reply token, a fresh random string
-    per send (docs/design.md §4); the web app applies only replies with the current one."""
+def reply_token(request: dict) -> str | None:
+    """The request's reply token, a fresh random string per send (docs/design.md §4)."""
     token = request.get("reply_token")
-    if isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS:
+    return token if isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS else None
+
+
+def bind(reply: dict, token: str | None) -> dict:
+    """Bind a reply to its request by echoing the request's token, if it had one: the
+    web app applies only replies that carry the current send's."""
+    if token is not None:
         reply["reply_token"] = token
     return reply
 
@@ -157,6 +165,12 @@ def reply(job_id: str, *, worker: str, started_at: str, result: dict | None = No
         payload["error"] = error
     payload.update(worker=worker, started_at=started_at, finished_at=timestamp())
     return payload
+
+
+def running(job_id: str, *, worker: str, started_at: str) -> dict:
+    """A non-terminal reply: the job has started and is still running."""
+    return {"version": VERSION, "job_id": job_id, "status": "running", "worker": worker,
+            "started_at": started_at}
 
 
 def progress(job_id: str, *, worker: str, error: str, attempt: int) -> dict:

@@ -4,7 +4,7 @@ import pytest
 
 from jobs import tools
 from pic.models import PicJob
-from workers.consumer import Consumer
+from tests.workers.batch import Consumer
 
 pytestmark = pytest.mark.django_db
 JOBS = "/api/v1/pic/jobs"

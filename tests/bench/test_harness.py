@@ -163,3 +163,40 @@ def test_the_feed_keeps_the_queue_shallow_and_counts_terminal_replies(moto_serve
         assert len(messages) == 10
     finally:
         feed.stop()
+
+
+def test_cpu_seconds_reads_another_process_s_user_and_system_time():
+    import subprocess
+    import sys
+    import time
+
+    from bench.harness import cpu_seconds
+
+    # A child that burns 0.3 s of CPU, then sleeps until killed; read from outside
+    # (no output read, and a deadline).
+    child = subprocess.Popen([sys.executable, "-c",
+                              "import time\n"
+                              "end = time.process_time() + 0.3\n"
+                              "while time.process_time() < end: pass\n"
+                              "time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 30
+        while (used := cpu_seconds(child.pid)) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # asleep now: the figure must stay put
+        assert cpu_seconds(child.pid) == pytest.approx(used, abs=0.05)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert 0.3 <= used < 3  # its own burn plus the interpreter's start-up
+    assert cpu_seconds() > 0  # this process's own
+
+
+def test_a_window_is_flagged_where_a_harness_process_saturates_a_core():
+    def cpu(emulator, harness):
+        return bench_workers.Cpu(per_1000=3, whole_per_1000=4, startup=1,
+                                 emulator=emulator, harness=harness)
+
+    assert cpu(0.5, 0.2).bound == ""
+    assert cpu(0.95, 0.2).bound == "emulator-bound"
+    assert cpu(0.95, 1.0).bound == "emulator-bound, harness-bound"

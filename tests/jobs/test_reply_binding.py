@@ -39,7 +39,7 @@ def answer(request: dict, status: str, token: str | None = "", **fields) -> str:
         reply = {"version": 1, "job_id": job_id, "status": status, "worker": "w",
                  "started_at": envelope.timestamp()}
     if token == "":  # the genuine worker's: echo the request's token
-        return json.dumps(envelope.bind(reply, request))
+        return json.dumps(envelope.bind(reply, envelope.reply_token(request)))
     if token is not None:
         reply["reply_token"] = token
     return json.dumps(reply)

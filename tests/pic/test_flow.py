@@ -14,8 +14,8 @@ from jobs import tools
 from pic.models import PicJob
 from tests.conftest import BUCKET, queue_depth
 from tests.pic.conftest import encode
+from tests.workers.batch import Consumer
 from workers import aws
-from workers.consumer import Consumer
 
 PIC = tools.get("pic")
 

@@ -14,13 +14,17 @@ from workers.command import WorkerCommand
 @pytest.fixture
 def ran(monkeypatch):
     """Run the command without its consumer loop; yield the threads each job gets."""
-    monkeypatch.setattr(WorkerCommand, "handle", lambda self, *args, **options: None)
-    monkeypatch.setattr(handler, "_threads", 1)
+    made = []
+
+    def handle(self, *args, concurrency=1, **options):
+        made.append(self.make_handler(concurrency=concurrency, **options))
+
+    monkeypatch.setattr(WorkerCommand, "handle", handle)
     monkeypatch.setattr(run_pic_worker, "available_cpus", lambda: 8)
 
     def run(*args):
         call_command("run_pic_worker", *args, stdout=StringIO())
-        return handler._threads
+        return made[-1].threads
 
     return run
 
@@ -52,13 +56,9 @@ def test_the_handler_passes_its_threads_to_enhance(monkeypatch):
         seen.update(kwargs)
         raise handler.ImageError("stop here")
 
-    class Storage:
-        def open(self, key, mode):
-            return StringIO()
-
     monkeypatch.setattr(handler, "enhance_file", fake_enhance_file)
-    monkeypatch.setattr(handler, "default_storage", Storage())
-    monkeypatch.setattr(handler, "_threads", 3)
+    monkeypatch.setattr(handler.files, "open_file", lambda key: StringIO())
     with pytest.raises(handler.PermanentError):
-        handler.handle({"image_key": "pic/originals/x.jpg", "strength": 0.3}, None)
+        handler.Handler(3)({"image_key": "pic/originals/x.jpg", "strength": 0.3}, None)
     assert seen == {"threads": 3}
+    assert handler.handle.threads == 1  # the tool's own handler, when no command made one

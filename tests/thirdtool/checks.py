@@ -16,8 +16,8 @@ from cloudsite.models import ApiToken
 from cloudsite.pages import OWNER_KEY
 from jobs import tools
 from tests.browser import worker_thread
+from tests.workers.batch import Consumer
 from workers import aws
-from workers.consumer import Consumer
 from workers.reconcile import reconcile
 
 from .models import EchoJob

@@ -7,8 +7,9 @@ import pytest
 
 from jobs import tools
 from tests.conftest import BUCKET, queue_depth
+from tests.workers.batch import Consumer
 from workers import aws, envelope
-from workers.consumer import Consumer
+from workers.inhand import Held, State
 
 CALC = tools.get("calc")
 
@@ -17,9 +18,12 @@ def send_raw(body: str) -> None:
     aws.send(CALC.request_queue, body)
 
 
-def replies() -> list[dict]:
+def replies(running: bool = False) -> list[dict]:
+    """The replies on the response queue; a job running past RUNNING_AFTER_SECONDS also
+    gets a "running" note, left out unless asked for."""
     messages = aws.receive(CALC.response_queue, wait_time=0)
-    return [json.loads(message["Body"]) for message in messages]
+    bodies = [json.loads(message["Body"]) for message in messages]
+    return [body for body in bodies if running or body["status"] != "running"]
 
 
 def request(**fields) -> dict:
@@ -129,7 +133,7 @@ def test_a_slow_job_keeps_its_message_hidden_by_heartbeat(sqs_queues):
     send_raw(json.dumps(request()))
     assert consumer.process_batch(wait_time=0) == 1
     assert seen == [{"visible": 0, "in_flight": 1}] * 2
-    assert len(replies()) == 1
+    assert sorted(reply["status"] for reply in replies(running=True)) == ["done", "running"]
     consumer.close()
 
 
@@ -231,24 +235,25 @@ def test_room_counts_running_jobs_against_capacity_and_finished_ones_against_a_b
         calc_consumer):
     # concurrency 1: capacity 11, so a full batch of 10 fits beside one unfinished job,
     # and finished jobs waiting in the outbox may fill one further batch.
-    consumer = calc_consumer
-    with consumer._changed:
-        assert consumer._room()
-        consumer._in_hand.update({str(n): {} for n in range(11)})
-        consumer._unfinished.add("0")
-        assert consumer._room()  # 1 running + 10 <= 11; 11 in hand + 10 <= 21
-        assert consumer._free() == 10
-        consumer._unfinished.add("1")
-        assert not consumer._room()  # 2 running + 10 > 11
-        consumer._unfinished.clear()
-        consumer._in_hand.update({str(n): {} for n in range(11, 12)})
-        assert not consumer._room()  # 12 in hand + 10 > 21, though nothing runs
-        consumer._in_hand.clear()
+    hand = calc_consumer.hand
+    with hand.lock:
+        assert hand.room_locked()
+        hand.records.update({str(n): Held(str(n), {}, State.FINISHED) for n in range(11)})
+        hand.unfinished = 1
+        assert hand.room_locked()  # 1 running + 10 <= 11; 11 in hand + 10 <= 21
+        assert hand.free_locked() == 10
+        hand.unfinished = 2
+        assert not hand.room_locked()  # 2 running + 10 > 11
+        hand.unfinished = 0
+        hand.records["11"] = Held("11", {}, State.FINISHED)
+        assert not hand.room_locked()  # 12 in hand + 10 > 21, though nothing runs
+        hand.records.clear()
 
 
-def test_every_job_thread_connects_to_storage_before_the_first_receive(s3_bucket, monkeypatch):
-    # django-storages makes a boto3 session per thread on first use, seconds for several
-    # threads at once: that must not fall on the first jobs, with their messages in hand.
+def test_one_s3_client_is_made_before_the_first_receive_and_shared_by_the_jobs(
+        s3_bucket, monkeypatch):
+    # django-storages makes a boto3 session per thread on first use (0.1-0.35 s of CPU
+    # each): the job threads share one client instead, made before any message is in hand.
     from storages.backends.s3 import S3Storage
 
     events = []
@@ -271,25 +276,21 @@ def test_every_job_thread_connects_to_storage_before_the_first_receive(s3_bucket
         assert consumer.run(once=True) == 6
     finally:
         consumer.close()
-    sessions = [name for kind, name in events if kind == "session"]
-    # One session in each of the three job threads, all before the first receive; the six
-    # jobs (which each wrote a log to S3) made no more.
-    assert [kind for kind, _ in events[:4]] == ["session"] * 3 + ["receive"]
-    assert len(set(sessions)) == len(sessions) == 3
-    assert all(name.startswith("calc-job") for name in sessions)
+    # One session, for the one client, before the first receive; the six jobs (each wrote
+    # a log to S3, in three threads) made no more.
+    assert [kind for kind, _ in events[:2]] == ["session", "receive"]
+    assert [kind for kind, _ in events].count("session") == 1
     assert len(s3_bucket.list_objects_v2(Bucket=BUCKET)["Contents"]) == 6
 
 
-def test_a_failure_to_prepare_the_threads_is_logged_and_the_worker_goes_on(
+def test_a_failure_to_prepare_the_clients_is_logged_and_the_worker_goes_on(
         calc_consumer, monkeypatch, caplog):
-    from workers import consumer as module
+    from workers import files
 
-    class Broken:
-        @property
-        def connection(self):
-            raise RuntimeError("no credentials")
+    def broken():
+        raise RuntimeError("no credentials")
 
-    monkeypatch.setattr(module, "default_storage", Broken())
+    monkeypatch.setattr(files, "prepare", broken)
     send_raw(json.dumps(request(numbers=[1])))
     assert calc_consumer.run(once=True) == 1
-    assert "job threads not prepared: RuntimeError: no credentials" in caplog.text
+    assert "clients not prepared: RuntimeError: no credentials" in caplog.text

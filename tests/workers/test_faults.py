@@ -6,35 +6,33 @@ Each test prints its figures: jobs submitted, done, failed, lost, applied twice.
 import json
 import os
 import signal
-import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from django.core.management import call_command
 
 from calc.models import CalcJob
-from jobs import tools
 from tests.conftest import queue_depth
+from tests.workers.faulting import (
+    CALC,
+    Feeder,
+    assert_right_results,
+    count,
+    log_keys,
+    make_jobs,
+    report,
+    run_once,
+    run_until,
+    start_worker,
+    worker_env,
+)
 from tests.workers.proxy import Proxy
 from workers import aws, envelope
-from workers.consumer import Consumer
-from workers.reconcile import drain_dead_letters, reconcile
-
-CALC = tools.get("calc")
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db]
-
-ROOT = Path(__file__).resolve().parents[2]
-FAULT_WORKER = Path(__file__).with_name("fault_worker.py")
 
 
 @pytest.fixture
@@ -53,100 +51,13 @@ def applied(monkeypatch):
 
     def counting(self, reply):
         changed = real(self, reply)
-        if changed and reply["status"] != "retrying":
+        if changed and reply["status"] in ("done", "failed"):
             counts[str(self.pk)] += 1
         return changed
 
     monkeypatch.setattr(CalcJob, "apply_reply", counting)
     return counts
 
-
-def worker_env(settings, bucket=None, **extra) -> dict:
-    env = {**os.environ, "AWS_ENDPOINT_URL": settings.AWS_ENDPOINT_URL,
-           "CLOUDSITE_QUEUE_PREFIX": settings.CLOUDSITE_QUEUE_PREFIX,
-           "DJANGO_SECRET_KEY": "test-only", "DJANGO_SETTINGS_MODULE": "cloudsite.settings",
-           "DATABASE_URL": "sqlite:////nonexistent/never.sqlite3", "CLOUDSITE_LOG_LEVEL": "WARNING"}
-    env.pop("CLOUDSITE_BUCKET", None)
-    if bucket:
-        env["CLOUDSITE_BUCKET"] = bucket
-    env.update({key: str(value) for key, value in extra.items()})
-    return env
-
-
-def start_worker(env, *args) -> subprocess.Popen:
-    # Output goes to a file: an unread pipe fills up and blocks the worker's logging.
-    log = tempfile.TemporaryFile()
-    return subprocess.Popen([sys.executable, str(FAULT_WORKER), "run_calc_worker", *args],
-                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-
-def run_once(settings, *args) -> subprocess.CompletedProcess:
-    """A normal worker (no fault) that handles what is queued, then exits."""
-    result = subprocess.run(
-        [sys.executable, str(FAULT_WORKER), "run_calc_worker", "--once", *args],
-        env=worker_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def make_jobs(count: int) -> list[CalcJob]:
-    return [CalcJob.objects.create(numbers=[i, 3 * i + 1, 7, -i], owner="faults")
-            for i in range(count)]
-
-
-class Feeder:
-    """Sends jobs a few at a time: moto's receive slows down as its queue grows."""
-
-    def __init__(self, jobs, depth: int = 40):
-        self.pending, self.depth = list(jobs), depth
-
-    def step(self) -> None:
-        if self.pending and queue_depth(CALC.request_queue)["visible"] < self.depth:
-            for job in self.pending[:10]:
-                assert job.send()
-            del self.pending[:10]
-        reconcile(CALC, wait_time=0)
-        drain_dead_letters(CALC)
-
-
-def run_until(condition, feeder: Feeder | None = None, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if feeder:
-            feeder.step()
-        else:
-            reconcile(CALC, wait_time=0)
-            drain_dead_letters(CALC)
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def count(status: str) -> int:
-    return CalcJob.objects.filter(status=status).count()
-
-
-def log_keys(bucket: str) -> set[str]:
-    s3 = aws.s3()
-    keys = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="logs/calc/"):
-        keys |= {item["Key"] for item in page.get("Contents", [])}
-    return keys
-
-
-def report(name: str, submitted: int, applied: Counter, **extra) -> dict:
-    figures = {"submitted": submitted, "done": count("done"), "failed": count("failed"),
-               "lost": count("queued"), "applied twice": sum(n > 1 for n in applied.values()),
-               **extra}
-    print(f"\n[fault] {name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
-    return figures
-
-
-def assert_right_results():
-    for job in CalcJob.objects.filter(status="done"):
-        assert job.result["mean"] == pytest.approx(statistics.fmean(job.numbers))
-        assert job.result["median"] == statistics.median(job.numbers)
 
 
 def test_a_killed_worker_loses_nothing(bucket, settings, applied):
@@ -337,110 +248,3 @@ def test_stale_and_unknown_replies_change_nothing(server_queues, settings, appli
     assert after == before
     assert applied[str(job.id)] == 1
     assert queue_depth(CALC.response_queue) == {"visible": 0, "in_flight": 0}
-
-
-def throttled_response(request, **kwargs):
-    body = json.dumps({"__type": "com.amazonaws.sqs#RequestThrottled",
-                       "message": "Rate exceeded"}).encode()
-    return AWSResponse(request.url, 400, {"x-amzn-query-error": "RequestThrottled;Sender",
-                                          "content-type": "application/x-amz-json-1.0"},
-                       RawBody(body))
-
-
-class RawBody:
-    def __init__(self, body: bytes):
-        self.body = body
-
-    def stream(self, **kwargs):
-        yield self.body
-
-    def read(self, *args):
-        return self.body
-
-
-def test_sqs_throttling_backs_off_then_succeeds(server_queues, monkeypatch):
-    calls = []
-
-    def throttle_twice(request, **kwargs):
-        calls.append(time.monotonic())
-        if len(calls) <= 2:
-            return throttled_response(request)
-        return None
-
-    client = aws.sqs()
-    client.meta.events.register("before-send.sqs.ReceiveMessage", throttle_twice)
-    try:
-        aws.send(CALC.request_queue, json.dumps(
-            {"version": 1, "job_id": str(uuid.uuid4()), "numbers": [1, 2]}))
-        consumer = Consumer(CALC, visibility_timeout=5, worker="w")
-        started = time.monotonic()
-        assert consumer.process_batch(wait_time=0) == 1
-        elapsed = time.monotonic() - started
-        consumer.close()
-    finally:
-        client.meta.events.unregister("before-send.sqs.ReceiveMessage", throttle_twice)
-    gaps = [round(b - a, 3) for a, b in zip(calls, calls[1:], strict=False)]
-    print(f"\n[fault] SQS throttling: receive attempts {len(calls)}, gaps {gaps} s, "
-          f"batch handled after {elapsed:.2f} s")
-    assert len(calls) == 3 and all(gap > 0 for gap in gaps)
-    assert len(aws.receive(CALC.response_queue, wait_time=1)) == 1
-
-
-def test_a_consumer_backs_off_when_sqs_stays_down(server_queues, monkeypatch):
-    consumer = Consumer(CALC, visibility_timeout=5, worker="w")
-    failures = iter([True, True, True])
-    real_receive = aws.receive
-
-    def receive(*args, **kwargs):
-        if next(failures, False):
-            raise ConnectionError("SQS is unreachable")
-        return real_receive(*args, **kwargs)
-
-    waits = []
-    monkeypatch.setattr(aws, "receive", receive)
-    monkeypatch.setattr(consumer.stopping, "wait", lambda seconds: waits.append(seconds))
-    consumer.run(once=True)
-    consumer.close()
-    print(f"\n[fault] SQS down for 3 receives: waited {waits} s between them")
-    assert waits == [2, 4, 8]
-
-
-def test_boto3_is_in_standard_retry_mode():
-    config = aws.client_config()
-    assert config.retries == {"mode": "standard", "max_attempts": 5}
-    assert config.read_timeout > aws.LONG_POLL_SECONDS
-
-
-def test_a_slow_job_does_not_hold_the_replies_of_its_batch(server_queues):
-    slow_id = str(uuid.uuid4())
-    ids = [slow_id] + [str(uuid.uuid4()) for _ in range(9)]
-    started = {}
-
-    def handler(message, context):
-        started[context.job_id] = time.monotonic()
-        if context.job_id == slow_id:
-            time.sleep(3)
-        return {"result": {"n": len(message["numbers"])}}
-
-    aws.send_batch(CALC.request_queue, {
-        str(i): json.dumps({"version": 1, "job_id": job_id, "numbers": [i]})
-        for i, job_id in enumerate(ids)})
-    consumer = Consumer(CALC, handler, concurrency=10, visibility_timeout=30, worker="w")
-    thread = threading.Thread(target=consumer.run, kwargs={"once": True}, daemon=True)
-    thread.start()
-    arrived = {}
-    deadline = time.monotonic() + 30
-    while len(arrived) < 10 and time.monotonic() < deadline:
-        for message in aws.receive(CALC.response_queue, wait_time=0):
-            arrived.setdefault(json.loads(message["Body"])["job_id"], time.monotonic())
-        time.sleep(0.01)
-    thread.join(timeout=30)
-    consumer.close()
-    waits = {job_id: arrived[job_id] - started[job_id] for job_id in arrived}
-    fast = sorted(round(waits[job_id], 3) for job_id in ids[1:] if job_id in waits)
-    print(f"\n[fault] one 3 s job in a batch of 10: the other nine replied after {fast} s, "
-          f"the slow one after {waits.get(slow_id, 0):.2f} s")
-    assert len(arrived) == 10 and not thread.is_alive()
-    assert len(fast) == 9 and max(fast) < 0.5
-    assert waits[slow_id] >= 3
-    assert queue_depth(CALC.request_queue) == {"visible": 0, "in_flight": 0}

@@ -24,12 +24,10 @@ class Command(WorkerCommand):
                             "the CPUs divided by --concurrency, at least 1), so that jobs "
                             "times threads matches the machine.")
 
-    def handle(self, *args, threads=None, **options):
-        concurrency = options.get("concurrency") or 1
+    def make_handler(self, *, concurrency=1, threads=None, **options) -> handler.Handler:
         if threads is None:
-            threads = max(1, available_cpus() // max(concurrency, 1))
+            threads = max(1, available_cpus() // max(concurrency or 1, 1))
         if threads < 1:
             raise CommandError(f"--threads must be at least 1, not {threads}")
-        handler.set_threads(threads)
         self.stdout.write(f"pic jobs use {threads} thread(s) each")
-        super().handle(*args, **options)
+        return handler.Handler(threads)
