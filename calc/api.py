@@ -15,6 +15,7 @@ from cloudsite.api import (
     form_errors,
     get_my_job,
     job_out,
+    ownership,
 )
 
 from .forms import NumbersForm
@@ -45,7 +46,7 @@ def submit(request, payload: CalcIn):
     form = NumbersForm({"numbers": text})
     if not form.is_valid():
         raise InvalidInput({field: form_errors(form)["numbers"]})
-    job = CalcJob.submit(numbers=form.cleaned_data["numbers"], owner="", user=request.auth)
+    job = CalcJob.submit(numbers=form.cleaned_data["numbers"], **ownership(request))
     return Status(201, job_out(request, job))
 
 

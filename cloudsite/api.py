@@ -83,6 +83,13 @@ def check_submission(request: HttpRequest) -> None:
     limits.check_submission(request, user=request.auth)
 
 
+def ownership(request: HttpRequest) -> dict:
+    """Job.submit's arguments naming who makes a job through the API: the token's user, the
+    client's address, and the abuse limits' check that holds under concurrency."""
+    whose = {"owner": "", "user": request.auth, "client": limits.client_address(request)}
+    return {**whose, "admit": limits.Admission(**whose)}
+
+
 class CloudSiteAPI(NinjaAPI):
     def get_openapi_schema(self, *args, **kwargs):
         # Errors are problem details: say so in the schema, so clients and schemathesis

@@ -13,6 +13,8 @@ from django.utils.http import content_disposition_header
 from jobs.models import Job
 from workers.reconcile import reconcile
 
+from . import limits
+
 log = logging.getLogger(__name__)
 
 OWNER_KEY = "cloudsite_owner"
@@ -27,9 +29,12 @@ def owner_token(request: HttpRequest) -> str:
 
 
 def ownership(request: HttpRequest) -> dict:
-    """Who a job made by this page request belongs to: the session, and the user if any."""
+    """Job.submit's arguments naming who makes a job from this page request: the session,
+    the user if any, the client's address, and the abuse limits' check (cloudsite.limits)."""
     user = request.user if request.user.is_authenticated else None
-    return {"owner": owner_token(request), "user": user}
+    whose = {"owner": owner_token(request), "user": user,
+             "client": limits.client_address(request)}
+    return {**whose, "admit": limits.Admission(**whose)}
 
 
 def owned_by(request: HttpRequest) -> Q:

@@ -205,9 +205,13 @@ CACHES = {
     }
 }
 # Jobs one client (IP address) may submit per minute, and jobs one session may have
-# queued at once; 0 turns a limit off. Staff are exempt.
+# queued at once; 0 turns a limit off.
 CLOUDSITE_SUBMISSIONS_PER_MINUTE = envint("CLOUDSITE_SUBMISSIONS_PER_MINUTE", 20)
 CLOUDSITE_QUEUED_PER_SESSION = envint("CLOUDSITE_QUEUED_PER_SESSION", 10)
+# Issue 17: jobs one client address may have queued at once (several people may share
+# one address behind NAT), and whether staff are exempt from every limit (off: they are not).
+CLOUDSITE_QUEUED_PER_CLIENT = envint("CLOUDSITE_QUEUED_PER_CLIENT", 10)
+CLOUDSITE_LIMITS_EXEMPT_STAFF = envbool("CLOUDSITE_LIMITS_EXEMPT_STAFF", False)
 # Behind a load balancer the client is the last address it appends to X-Forwarded-For.
 CLOUDSITE_TRUST_X_FORWARDED_FOR = envbool("CLOUDSITE_TRUST_X_FORWARDED_FOR", False)
 # Bytes a CloudPic upload may have; reading stops there (pic/uploads.py).

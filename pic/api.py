@@ -16,6 +16,7 @@ from cloudsite.api import (
     form_errors,
     get_my_job,
     job_out,
+    ownership,
 )
 
 from .enhance.rules import CONTENT_TYPES
@@ -44,7 +45,7 @@ def submit(request, image: File[UploadedFile] = None, strength: Form[int] = 30):
         raise InvalidInput(errors, status=413 if too_large else 400)
     try:
         job = PicJob.submit_photo(form.cleaned_data["image"], form.image_info,
-                                  form.cleaned_data["strength"], owner="", user=request.auth)
+                                  form.cleaned_data["strength"], **ownership(request))
     except StoreFailed as error:
         raise HttpError(503, str(error)) from None
     return Status(201, job_out(request, job))
