@@ -1,6 +1,7 @@
 """CloudSite settings, read once from the environment (see docs/design.md §6)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -246,3 +247,19 @@ LOGGING = {
 }
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+
+# Issue 17: admin login throttling (django-axes). A username and address pair that fails
+# AXES_FAILURE_LIMIT times in a row is refused (429, even with the right password) for
+# AXES_COOLOFF_TIME; another address, or another username, is not locked by it. A success
+# clears the pair's count. The address is the one the abuse limits use (X-Forwarded-For
+# behind the load balancer only when trusted).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("CLOUDSITE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("CLOUDSITE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "cloudsite.limits.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
