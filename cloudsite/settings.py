@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "cloudsite.health.HealthCheckMiddleware",
     # The Content-Security-Policy (CONTENT_SECURITY_POLICY below) on every other answer.
     "cloudsite.headers.ContentSecurityPolicyMiddleware",
+    # Cache-Control: private, no-store on every answer that sets none (issue 17).
+    "cloudsite.headers.PrivateCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -263,3 +265,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "cloudsite.limits.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# Issue 17: a bad Host header is the client's fault: one WARNING line, no traceback.
+LOGGING["filters"] = {"warning_without_traceback": {
+    "()": "cloudsite.logfilters.WarningWithoutTraceback"}}
+LOGGING["loggers"]["django.security.DisallowedHost"] = {
+    "filters": ["warning_without_traceback"]}

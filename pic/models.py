@@ -16,6 +16,12 @@ from .keys import ORIGINALS, original_key, result_key
 log = logging.getLogger(__name__)
 
 
+def display_name(name: str | None) -> str:
+    """The upload's own file name, for display only (never in a key); no NUL, which
+    PostgreSQL's text refuses."""
+    return PurePath((name or "").replace("\x00", "")).name[:255]
+
+
 class StoreFailed(Exception):
     """The original could not be stored; no job was recorded."""
 
@@ -49,7 +55,7 @@ class PicJob(Job):
                 from error
         try:
             return cls.submit(
-                id=job_id, image_key=key, original_name=PurePath(upload.name or "").name[:255],
+                id=job_id, image_key=key, original_name=display_name(upload.name),
                 format=info.format, width=info.width, height=info.height, size=upload.size,
                 strength=strength_percent / 100, **ownership)
         except Exception:
