@@ -51,6 +51,7 @@ def child(mode: str) -> dict:
         "CLOUDSITE_MEDIA_ROOT": str(workdir / "media"), "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
         "CLOUDSITE_SUBMISSIONS_PER_MINUTE": "0", "CLOUDSITE_QUEUED_PER_SESSION": "0",
+        "CLOUDSITE_QUEUED_PER_CLIENT": "0",
         "CLOUDSITE_LOG_LEVEL": "WARNING",
     })
     os.environ.pop("AWS_ENDPOINT_URL", None)

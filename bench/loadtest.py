@@ -44,9 +44,9 @@ def site_env(workdir: Path, endpoint: str) -> dict:
            "CLOUDSITE_QUEUE_PREFIX": f"load{uuid.uuid4().hex[:6]}-",
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
            "CLOUDSITE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-           # Every simulated user comes from 127.0.0.1: the per-address limit would count
+           # Every simulated user comes from 127.0.0.1: the per-address limits would count
            # them as one client. The per-session limit (each user is a session) stays on.
-           "CLOUDSITE_SUBMISSIONS_PER_MINUTE": "0"}
+           "CLOUDSITE_SUBMISSIONS_PER_MINUTE": "0", "CLOUDSITE_QUEUED_PER_CLIENT": "0"}
     for name in ("DJANGO_DEBUG", "CLOUDSITE_BUCKET"):
         env.pop(name, None)
     return env

@@ -5,8 +5,8 @@ from cloudsite.limits import limit_submissions
 from cloudsite.pages import (
     get_job,
     ownership,
-    refresh,
     serve_object,
+    shown_job,
     status_payload,
     status_response,
 )
@@ -33,7 +33,7 @@ def submit(request):
 
 @require_GET
 def job_page(request, job_id):
-    job = refresh(get_job(request, CalcJob, job_id))
+    job = shown_job(request, CalcJob, job_id)
     context = {"job": job}
     if job.status == Status.DONE:
         context["result"] = job.shown_result
@@ -44,7 +44,7 @@ def job_page(request, job_id):
 
 @require_GET
 def job_status(request, job_id):
-    job = refresh(get_job(request, CalcJob, job_id))
+    job = shown_job(request, CalcJob, job_id)
     payload = status_payload(job)
     if job.status == Status.DONE:
         payload["result"] = job.shown_result

@@ -1,13 +1,14 @@
 """Admin of the site's own model: API tokens (the job models' admin is jobs.admin)."""
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
 from .models import ApiToken
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Create a token (its value is shown once, in the message after saving) or revoke one."""
+    """Create a token (its value is shown once, on the page after saving) or revoke one."""
 
     list_display = ["hint", "name", "user", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
@@ -49,8 +50,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
         user = obj.user if request.user.is_superuser and obj.user_id else request.user
         token, raw = ApiToken.issue(user, obj.name)
         obj.pk, obj.digest, obj.hint = token.pk, token.digest, token.hint
-        self.message_user(request, f"The new token for {user} is {raw} — copy it now; "
-                          "it is shown this once and stored only as a hash.", messages.WARNING)
+        obj.raw_token = raw  # for response_add, this request only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Show the new token on a page of its own, this once. Not in a message: messages
+        travel in a cookie that is signed, not encrypted, and outlive the page."""
+        raw = getattr(obj, "raw_token", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "token": obj,
+                   "raw": raw, "title": "Your new API token"}
+        response = TemplateResponse(request, "admin/cloudsite/apitoken/issued.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):

@@ -23,7 +23,7 @@ from jobs.models import Job, Status
 from . import limits
 from .limits import SubmissionRefused
 from .models import ApiToken
-from .pages import refresh
+from .pages import hide_worker, refresh
 
 # The installed tools (jobs.tools) and Status, as the schema names them.
 ToolName = Literal[tuple(tool.name for tool in tools.installed())]
@@ -64,12 +64,27 @@ class Conflict(Exception):
     """The job is not in a state that allows this."""
 
 
+def printable(text: str) -> str:
+    """Text that can be sent as UTF-8: a lone surrogate ("\\ud800" is valid JSON, but no
+    character) echoed from the input becomes U+FFFD instead of failing the answer."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def problem(status: int, detail: str, errors: dict | None = None) -> HttpResponse:
-    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors)
+    if errors:
+        errors = {printable(field): [{**e, "message": printable(e["message"])} for e in es]
+                  for field, es in errors.items()}
+    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=printable(detail),
+                   errors=errors)
     response = HttpResponse(body.model_dump_json(exclude_none=True), status=status,
                             content_type=PROBLEM_TYPE)
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = "private, no-store"
     return response
+
+
+def unknown_route(request, rest: str = ""):
+    """Any /api/v1/ path no endpoint has: problem details, as every API error is."""
+    return problem(404, "No such API endpoint; the endpoints are listed at /api/v1/docs.")
 
 
 def form_errors(form) -> dict[str, list[dict]]:
@@ -81,6 +96,13 @@ def check_submission(request: HttpRequest) -> None:
     """The one place both submit endpoints ask whether this caller may submit now
     (cloudsite.limits, the same abuse limits as the pages; answered 429)."""
     limits.check_submission(request, user=request.auth)
+
+
+def ownership(request: HttpRequest) -> dict:
+    """Job.submit's arguments naming who makes a job through the API: the token's user, the
+    client's address, and the abuse limits' check that holds under concurrency."""
+    whose = {"owner": "", "user": request.auth, "client": limits.client_address(request)}
+    return {**whose, "admit": limits.Admission(**whose)}
 
 
 class CloudSiteAPI(NinjaAPI):
@@ -191,9 +213,11 @@ def job_out(request: HttpRequest, job: Job) -> dict:
         "id": job.id, "tool": job.tool.name, "status": job.status,
         "url": request.build_absolute_uri(reverse("api:tool_job", args=[job.tool.name, job.id])),
         "created_at": job.created_at, "started_at": job.started_at,
-        "finished_at": job.finished_at, "worker": job.worker,
+        "finished_at": job.finished_at,
+        # Who ran it (host name, process id) is for staff only (cloudsite.pages.hide_worker).
+        "worker": job.worker if getattr(request.auth, "is_staff", False) else "",
         "result": job.api_result(request) if job.status == Status.DONE else None,
-        "error": job.error, "note": job.progress_note,
+        "error": job.error, "note": hide_worker(job, request.auth).progress_note,
     }
 
 

@@ -70,3 +70,17 @@ class ApiToken(models.Model):
         updated = type(self).objects.filter(pk=self.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now())
         return bool(updated)
+
+
+class Submitter(models.Model):
+    """One who submits jobs: a client address (`ip:…`), a browser session (`session:…`)
+    or an account (`user:…`). cloudsite.limits locks its row while it counts the jobs
+    waiting and inserts the new one, so parallel submissions queue on it; an address's
+    row also counts its submissions in the current minute, with one atomic UPDATE."""
+
+    key = models.CharField(max_length=100, unique=True)
+    window = models.BigIntegerField(default=0, help_text="The minute counted (epoch // 60).")
+    submissions = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.key

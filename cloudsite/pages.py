@@ -13,6 +13,8 @@ from django.utils.http import content_disposition_header
 from jobs.models import Job
 from workers.reconcile import reconcile
 
+from . import limits
+
 log = logging.getLogger(__name__)
 
 OWNER_KEY = "cloudsite_owner"
@@ -27,9 +29,12 @@ def owner_token(request: HttpRequest) -> str:
 
 
 def ownership(request: HttpRequest) -> dict:
-    """Who a job made by this page request belongs to: the session, and the user if any."""
+    """Job.submit's arguments naming who makes a job from this page request: the session,
+    the user if any, the client's address, and the abuse limits' check (cloudsite.limits)."""
     user = request.user if request.user.is_authenticated else None
-    return {"owner": owner_token(request), "user": user}
+    whose = {"owner": owner_token(request), "user": user,
+             "client": limits.client_address(request)}
+    return {**whose, "admit": limits.Admission(**whose)}
 
 
 def owned_by(request: HttpRequest) -> Q:
@@ -41,15 +46,40 @@ def owned_by(request: HttpRequest) -> Q:
     return mine
 
 
+def may_view_all(user, model) -> bool:
+    """Staff see others' jobs (pages, files, logs) only with the model's view permission,
+    as in admin; a staff account without it sees its own, like anyone."""
+    opts = model._meta
+    return user.is_active and user.is_staff and user.has_perm(
+        f"{opts.app_label}.view_{opts.model_name}")
+
+
 def visible_jobs(request: HttpRequest, model):
-    if request.user.is_staff:
+    if may_view_all(request.user, model):
         return model.objects.all()
     return model.objects.filter(owned_by(request))
 
 
 def get_job(request: HttpRequest, model, job_id) -> Job:
-    """The job if this session made it (or the user is staff); 404 for anyone else."""
+    """The job if this session made it (or the user may view all jobs); 404 for anyone else."""
     return get_object_or_404(visible_jobs(request, model), pk=job_id)
+
+
+# What a user who is not staff is told about who ran a job: a worker's host name and
+# process id tell an attacker about the fleet, and a user needs neither.
+SOME_WORKER = "a worker"
+
+
+def hide_worker(job: Job, user) -> Job:
+    """Leave `job.worker` (never saved again) only for staff."""
+    if job.worker and not (user is not None and user.is_staff):
+        job.worker = SOME_WORKER
+    return job
+
+
+def shown_job(request: HttpRequest, model, job_id) -> Job:
+    """The job a page or its status JSON shows: this viewer's, just reconciled."""
+    return hide_worker(refresh(get_job(request, model, job_id)), request.user)
 
 
 def refresh(job: Job) -> Job:
@@ -74,7 +104,7 @@ def status_payload(job: Job) -> dict:
 
 def status_response(payload: dict) -> JsonResponse:
     response = JsonResponse(payload)
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -1,6 +1,7 @@
 """CloudSite settings, read once from the environment (see docs/design.md §6)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "cloudsite.health.HealthCheckMiddleware",
     # The Content-Security-Policy (CONTENT_SECURITY_POLICY below) on every other answer.
     "cloudsite.headers.ContentSecurityPolicyMiddleware",
+    # Cache-Control: private, no-store on every answer that sets none (issue 17).
+    "cloudsite.headers.PrivateCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Caps the request body (CLOUDSITE_BODY_LIMITS below) before anything reads it: the
     # CSRF check and sessions come later. After the two above, which never read the body,
@@ -209,9 +212,13 @@ CACHES = {
     }
 }
 # Jobs one client (IP address) may submit per minute, and jobs one session may have
-# queued at once; 0 turns a limit off. Staff are exempt.
+# queued at once; 0 turns a limit off.
 CLOUDSITE_SUBMISSIONS_PER_MINUTE = envint("CLOUDSITE_SUBMISSIONS_PER_MINUTE", 20)
 CLOUDSITE_QUEUED_PER_SESSION = envint("CLOUDSITE_QUEUED_PER_SESSION", 10)
+# Issue 17: jobs one client address may have queued at once (several people may share
+# one address behind NAT), and whether staff are exempt from every limit (off: they are not).
+CLOUDSITE_QUEUED_PER_CLIENT = envint("CLOUDSITE_QUEUED_PER_CLIENT", 10)
+CLOUDSITE_LIMITS_EXEMPT_STAFF = envbool("CLOUDSITE_LIMITS_EXEMPT_STAFF", False)
 # Behind a load balancer the client is the last address it appends to X-Forwarded-For.
 CLOUDSITE_TRUST_X_FORWARDED_FOR = envbool("CLOUDSITE_TRUST_X_FORWARDED_FOR", False)
 # Bytes a CloudPic upload may have; reading stops there (pic/uploads.py).
@@ -268,3 +275,25 @@ LOGGING = {
 }
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+
+# Issue 17: admin login throttling (django-axes). A username and address pair that fails
+# AXES_FAILURE_LIMIT times in a row is refused (429, even with the right password) for
+# AXES_COOLOFF_TIME; another address, or another username, is not locked by it. A success
+# clears the pair's count. The address is the one the abuse limits use (X-Forwarded-For
+# behind the load balancer only when trusted).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("CLOUDSITE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("CLOUDSITE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "cloudsite.limits.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# Issue 17: a bad Host header is the client's fault: one WARNING line, no traceback.
+LOGGING["filters"] = {"warning_without_traceback": {
+    "()": "cloudsite.logfilters.WarningWithoutTraceback"}}
+LOGGING["loggers"]["django.security.DisallowedHost"] = {
+    "filters": ["warning_without_traceback"]}

@@ -15,7 +15,7 @@ from jobs.models import Status
 from jobs.tools import Tool
 
 from .limits import limit_submissions
-from .pages import get_job, ownership, refresh, status_payload, status_response
+from .pages import ownership, shown_job, status_payload, status_response
 
 
 def urls_of(tool: Tool):
@@ -50,13 +50,13 @@ def submit(request, tool: Tool):
 
 @require_GET
 def job_page(request, tool: Tool, job_id):
-    job = refresh(get_job(request, tool.model, job_id))
+    job = shown_job(request, tool.model, job_id)
     return render(request, "jobs/job.html", {"tool": tool, "job": job, "result": result_of(job)})
 
 
 @require_GET
 def job_status(request, tool: Tool, job_id):
-    job = refresh(get_job(request, tool.model, job_id))
+    job = shown_job(request, tool.model, job_id)
     payload = status_payload(job)
     if job.status == Status.DONE:
         payload["result"] = result_of(job)

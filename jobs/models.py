@@ -50,6 +50,9 @@ class Job(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+", editable=False,
                              help_text="The account that submitted the job, if any.")
+    # The submitting client's address: the queued quota counts per address too, so a
+    # client that drops its cookies does not start afresh (cloudsite.limits).
+    client = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True,
                                    help_text="When the request last reached the queue.")
@@ -89,9 +92,15 @@ class Job(models.Model):
         return None
 
     @classmethod
-    def submit(cls, **fields) -> "Job":
-        """The one way a job is made, by pages and API alike: the row, then its request."""
+    def submit(cls, admit=None, **fields) -> "Job":
+        """The one way a job is made, by pages and API alike: the row, then its request.
+
+        `admit(model)`, if given, runs in the same transaction just before the insert and
+        raises to refuse the job (cloudsite.limits.Admission): a limit checked there holds
+        however many submissions race, since it holds its lock until the row commits."""
         with transaction.atomic():
+            if admit is not None:
+                admit(cls)
             job = cls.objects.create(**fields)
             job.enqueue()
         job.refresh_from_db()  # the send after commit has set sent_at

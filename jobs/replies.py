@@ -52,7 +52,8 @@ def text(value, name: str, limit: int, *, truncate: bool = False) -> str:
         raise ValueError(f"{name} must be text, not {type(value).__name__}")
     if len(value) > limit and not truncate:
         raise ValueError(f"{name} is longer than {limit} characters")
-    return value[:limit]
+    # NUL is no character a person reads, and PostgreSQL's text refuses it.
+    return value[:limit].replace("\x00", "")
 
 
 def moment(reply: dict, name: str, job, default=None):

@@ -16,6 +16,7 @@ from cloudsite.api import (
     form_errors,
     get_my_job,
     job_out,
+    ownership,
 )
 
 from .enhance.rules import CONTENT_TYPES
@@ -33,7 +34,18 @@ IMAGE_RESPONSES = {
 }
 
 
-@router.post("/jobs", response={201: JobOut, **SUBMIT_ERRORS},
+# What the endpoint takes, exactly (issue 17): the form checks it, with the page's
+# messages, so the parameters above stay loose and the schema says it.
+SUBMIT_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "title": "MultiPartBodyParams", "type": "object", "required": ["image"],
+    "properties": {
+        "image": {"title": "Image", "type": "string", "format": "binary",
+                  "description": "A JPEG, PNG or WebP photo"},
+        "strength": {"title": "Strength", "type": "integer", "minimum": 0, "maximum": 30,
+                     "default": 30, "description": "Percent"}}}}}}}
+
+
+@router.post("/jobs", response={201: JobOut, **SUBMIT_ERRORS}, openapi_extra=SUBMIT_BODY,
              summary="Enhance a photo (multipart: image, strength in percent 0-30)")
 def submit(request, image: File[UploadedFile] = None, strength: Form[int] = 30):
     check_submission(request)
@@ -44,7 +56,7 @@ def submit(request, image: File[UploadedFile] = None, strength: Form[int] = 30):
         raise InvalidInput(errors, status=413 if too_large else 400)
     try:
         job = PicJob.submit_photo(form.cleaned_data["image"], form.image_info,
-                                  form.cleaned_data["strength"], owner="", user=request.auth)
+                                  form.cleaned_data["strength"], **ownership(request))
     except StoreFailed as error:
         raise HttpError(503, str(error)) from None
     return Status(201, job_out(request, job))

@@ -17,6 +17,12 @@ from .keys import ORIGINALS, original_key, result_key
 log = logging.getLogger(__name__)
 
 
+def display_name(name: str | None) -> str:
+    """The upload's own file name, for display only (never in a key); no NUL, which
+    PostgreSQL's text refuses."""
+    return PurePath((name or "").replace("\x00", "")).name[:255]
+
+
 class StoreFailed(Exception):
     """The original could not be stored; no job was recorded."""
 
@@ -48,10 +54,15 @@ class PicJob(Job):
             log.exception("could not store the original of %s", job_id)
             raise StoreFailed("The photo could not be stored just now; please try again.") \
                 from error
-        return cls.submit(
-            id=job_id, image_key=key, original_name=PurePath(upload.name or "").name[:255],
-            format=info.format, width=info.width, height=info.height, size=upload.size,
-            strength=strength_percent / 100, **ownership)
+        try:
+            return cls.submit(
+                id=job_id, image_key=key, original_name=display_name(upload.name),
+                format=info.format, width=info.width, height=info.height, size=upload.size,
+                strength=strength_percent / 100, **ownership)
+        except Exception:
+            # Refused (an abuse limit) or not recorded: no job will ever name the photo.
+            default_storage.delete(key)
+            raise
 
     @property
     def megapixels(self) -> float:

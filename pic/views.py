@@ -8,8 +8,8 @@ from cloudsite.limits import limit_submissions
 from cloudsite.pages import (
     get_job,
     ownership,
-    refresh,
     serve_object,
+    shown_job,
     status_payload,
     status_response,
 )
@@ -44,13 +44,13 @@ def create_job(request, form: PicForm) -> PicJob | None:
 
 @require_GET
 def job_page(request, job_id):
-    job = refresh(get_job(request, PicJob, job_id))
+    job = shown_job(request, PicJob, job_id)
     return render(request, "pic/job.html", {"job": job})
 
 
 @require_GET
 def job_status(request, job_id):
-    job = refresh(get_job(request, PicJob, job_id))
+    job = shown_job(request, PicJob, job_id)
     payload = status_payload(job)
     payload["original_url"] = reverse("pic:original", args=[job.id])
     if job.status == Status.DONE:

@@ -25,3 +25,4 @@ STATIC_ROOT = tempfile.mkdtemp(prefix="cloudsite-static-")
 # them on where it checks them.
 CLOUDSITE_SUBMISSIONS_PER_MINUTE = 0
 CLOUDSITE_QUEUED_PER_SESSION = 0
+CLOUDSITE_QUEUED_PER_CLIENT = 0

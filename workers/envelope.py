@@ -115,7 +115,9 @@ def decode(body: str | bytes) -> dict:
 
 
 def check_version(payload: dict) -> None:
-    if payload.get("version") != VERSION:
+    version = payload.get("version")
+    # `true == 1` in Python: a bool, or 1.0, is not the integer version 1.
+    if type(version) is not int or version != VERSION:
         raise PermanentError(f"unsupported message version {payload.get('version')!r}")
 
 

@@ -1,6 +1,9 @@
 """Reconciliation: apply the replies on a tool's response queue to its job rows."""
 
 import logging
+import re
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jobs import replies
 from jobs.tools import Tool
@@ -45,23 +48,49 @@ def find_job(tool: Tool, job_id: str, what: str):
     return job
 
 
+# What SQS refuses in a body: characters outside XML's, such as NUL or a lone surrogate.
+NOT_SENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sendable(body: str | bytes) -> str:
+    """A copy of a body that SQS will take: bytes decoded, what it refuses escaped, cut to
+    its size limit (only a body that never came from SQS needs any of it)."""
+    if isinstance(body, bytes | bytearray):
+        body = bytes(body).decode("utf-8", "backslashreplace")
+    body = NOT_SENDABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), str(body))
+    return body.encode("utf-8")[:envelope.MAX_BODY_BYTES].decode("utf-8", "ignore")
+
+
+def dead_letter(tool: Tool, body: str) -> bool | None:
+    """Move a reply that will never apply to the response dead-letter queue, so a copy is
+    kept to inspect (who sends forged or broken replies?); count it as dropped.
+    False once it is there (the caller deletes the original); None if the copy could not
+    be made, so the original stays to be tried again."""
+    try:
+        aws.send(tool.response_dlq, sendable(body))
+    except (BotoCoreError, ClientError):
+        log.exception("%s: could not dead-letter a reply; it will come back", tool.name)
+        return None
+    replies.count_dropped(tool.name)
+    return False
+
+
 def apply_message(tool: Tool, body: str) -> bool | None:
-    """Apply one reply body. True: applied; False: dropped; None: keep it to retry later."""
+    """Apply one reply body. True: applied; False: dropped (dead-lettered if it could never
+    apply); None: keep it to retry later."""
     try:
         reply = envelope.decode_reply(body)
     except ValueError as error:
-        log.error("%s: dropping an unusable reply: %s", tool.name, error)
-        replies.count_dropped(tool.name)
-        return False
+        log.error("%s: dead-lettering an unusable reply: %s", tool.name, error)
+        return dead_letter(tool, body)
     job = find_job(tool, reply["job_id"], "a reply")
     if job is None:
         return False
     try:
         applied = job.apply_reply(reply)
     except ValueError as error:
-        log.error("%s: dropping a malformed reply for %s: %s", tool.name, job.id, error)
-        replies.count_dropped(tool.name)
-        return False
+        log.error("%s: dead-lettering a malformed reply for %s: %s", tool.name, job.id, error)
+        return dead_letter(tool, body)
     except Exception:
         log.exception("%s: could not record the reply for %s; it will come back", tool.name, job.id)
         return None

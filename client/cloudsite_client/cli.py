@@ -2,7 +2,9 @@
 
 import argparse
 import getpass
+import math
 import mimetypes
+import re
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -51,10 +53,29 @@ def numbers_text(args) -> str:
     raise ClientError(USAGE, "give numbers as arguments, with --file, or on stdin")
 
 
+# A number as the site's form reads it: ASCII digits only (the form refuses "١٢٣").
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def calc_body(text: str) -> dict:
+    """The numbers as a JSON list when each one reads as a finite number, so that any
+    length and 1e5 go through (the API's text is the narrower form); else the text itself,
+    so that the site's message names the bad value."""
+    numbers = []
+    for token in re.split(r"[,\s]+", text.strip()):
+        if not NUMBER.fullmatch(token):
+            return {"text": text}
+        value = int(token) if re.fullmatch(r"[+-]?[0-9]+", token) else float(token)
+        if not math.isfinite(value):
+            return {"text": text}
+        numbers.append(value)
+    return {"numbers": numbers}
+
+
 def run_calc(args, err: Console, out: Console) -> int:
-    text = numbers_text(args)  # the site parses it, so its messages name the bad value
+    body = calc_body(numbers_text(args))
     api = connect()
-    job = api.json("POST", "calc/jobs", json={"text": text})
+    job = api.json("POST", "calc/jobs", json=body)
     return finish(api, job, args, err, out)[1]
 
 

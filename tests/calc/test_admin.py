@@ -23,7 +23,7 @@ def test_admin_needs_a_staff_login(client, django_user_model):
     changelist = reverse("admin:calc_calcjob_changelist")
     assert client.get(changelist).status_code == 302
     django_user_model.objects.create_user("joe", password="pw-for-tests")
-    client.login(username="joe", password="pw-for-tests")
+    client.force_login(django_user_model.objects.get(username="joe"))
     assert client.get(changelist).status_code == 302
 
 

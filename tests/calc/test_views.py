@@ -42,7 +42,7 @@ def test_staff_see_every_job(job_of, admin_client):
 def test_a_job_stays_with_its_browser_after_logging_in(client, job_of, django_user_model):
     django_user_model.objects.create_user("ann", password="pw-for-tests")
     token = client.session[OWNER_KEY]
-    assert client.login(username="ann", password="pw-for-tests")
+    client.force_login(django_user_model.objects.get(username="ann"))
     assert client.session[OWNER_KEY] == token
     assert client.get(reverse("calc:job", args=[job_of.id])).status_code == 200
 

@@ -50,6 +50,17 @@ def test_calc_reads_a_file_or_stdin_and_speaks_json(cloudsite, workers, tmp_path
     assert piped.returncode == 0 and json.loads(piped.stdout)["result"]["max"] == 20
 
 
+def test_calc_takes_what_the_page_takes_of_any_length(cloudsite, server_queues, tmp_path):
+    # 10,000 long numbers and an exponent: more than the API's text field holds, so the
+    # client sends them as a JSON list (calc_body); no worker needed to see them queued.
+    values = [f"{n}.{'7' * 20}" for n in range(9_999)] + ["1e5"]
+    (tmp_path / "many.txt").write_text("\n".join(values))
+    run = cloudsite("calc", "--file", "many.txt", "--no-wait")
+    assert run.returncode == 0, run.stderr
+    job = CalcJob.objects.get(pk=run.stdout.strip())
+    assert len(job.numbers) == 10_000 and job.numbers[-1] == 100000.0
+
+
 def test_no_wait_prints_the_id_and_show_and_cancel_find_it(cloudsite, server_queues):
     run = cloudsite("calc", "1", "2", "--no-wait")  # no workers: it stays queued
     assert run.returncode == 0, run.stderr

@@ -15,7 +15,7 @@ from django.urls import reverse
 from jobs import replies, tools
 from tests.conftest import queue_depth
 from workers import aws, envelope
-from workers.reconcile import apply_message
+from workers.reconcile import apply_message, sendable
 
 pytestmark = pytest.mark.django_db
 
@@ -228,16 +228,23 @@ def test_a_valid_reply_is_still_applied(owner_client, sqs_queues, make_calc, mak
     lambda job: json.dumps(calc_reply(job, status="retrying", error="x", attempt=True)),
     lambda job: json.dumps(calc_reply(job, status="retrying", error="x", attempt=10**30)),
     lambda job: json.dumps(calc_reply(job, version="1")),
+    lambda job: json.dumps(calc_reply(job, version=True)),  # issue 17: True == 1 in Python
     lambda job: json.dumps(calc_reply(job, result=[RESULT])),
     lambda job: json.dumps([calc_reply(job)]),
     lambda job: f'{{"job_id": "{job.id}", "mean": {"9" * 5000}}}',  # int()'s digit limit
 ])
-def test_undecodable_or_wrongly_typed_bodies_are_dropped(make_calc, make_body, caplog):
+def test_undecodable_or_wrongly_typed_bodies_are_dropped(sqs_queues, make_calc, make_body,
+                                                         caplog):
     job = make_calc()
     body = make_body(job)
     assert apply_message(CALC, body) is False
     assert_dropped(job, CALC)
     assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1
+    # Issue 17: a copy is kept on the response dead-letter queue, to inspect.
+    kept = aws.receive(CALC.response_dlq, wait_time=0)
+    assert [message["Body"] for message in kept] == [sendable(body)]
+    if isinstance(body, str) and len(body) < envelope.MAX_BODY_BYTES and body.isprintable():
+        assert kept[0]["Body"] == body  # the very reply, as the attacker sent it
 
 
 def test_a_well_formed_body_as_bytes_is_applied(make_calc):

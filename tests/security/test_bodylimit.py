@@ -204,7 +204,9 @@ def test_the_biggest_calc_page_post_is_accepted(client, sqs_queues, settings):
 
 
 @pytest.mark.parametrize("payload", [
-    {"text": "\r\n".join([LONGEST] * MAX_VALUES)},
+    # The API's text is narrower than the page's (no exponents, at most 19,999
+    # characters: cloudsite's schema states it exactly), so its biggest is this.
+    {"text": ",".join(["1"] * MAX_VALUES)},
     {"numbers": [-1.2345678901234567e-300] * MAX_VALUES},  # the longest a float prints
 ])
 def test_the_biggest_calc_api_posts_are_accepted(api, sqs_queues, payload):

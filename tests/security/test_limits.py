@@ -69,12 +69,25 @@ def test_a_session_may_have_only_so_many_jobs_queued(client, submit, settings):
     assert Client().post(reverse("calc:submit"), {"numbers": "1"}).status_code == 302
 
 
-def test_staff_are_exempt(submit, settings):
+def test_staff_are_held_to_the_limits_unless_a_setting_exempts_them(submit, settings):
+    # Issue 17 row 8: staff were exempt from every limit.
     settings.CLOUDSITE_SUBMISSIONS_PER_MINUTE = 1
     settings.CLOUDSITE_QUEUED_PER_SESSION = 1
     staff = Client()
     staff.force_login(get_user_model().objects.create_user("ops", is_staff=True))
-    assert [submit(staff).status_code for _ in range(4)] == [302] * 4
+    assert [submit(staff).status_code for _ in range(2)] == [302, 429]
+    settings.CLOUDSITE_LIMITS_EXEMPT_STAFF = True
+    assert [submit(staff).status_code for _ in range(3)] == [302] * 3
+
+
+def test_a_new_session_per_post_still_counts_against_the_address(submit, settings):
+    # Issue 17 row 3: dropping the cookie gave a fresh queued quota.
+    settings.CLOUDSITE_QUEUED_PER_SESSION = 2
+    settings.CLOUDSITE_QUEUED_PER_CLIENT = 3
+    assert [submit(Client()).status_code for _ in range(4)] == [302, 302, 302, 429]
+    assert CalcJob.objects.count() == 3
+    assert set(CalcJob.objects.values_list("client", flat=True)) == {"127.0.0.1"}
+    assert submit(Client(), REMOTE_ADDR="192.0.2.9").status_code == 302
 
 
 def test_the_api_counts_waiting_jobs_per_user(rf, settings):
@@ -94,4 +107,5 @@ def test_the_defaults_are_on(settings):
 
     assert project.CLOUDSITE_SUBMISSIONS_PER_MINUTE == 20
     assert project.CLOUDSITE_QUEUED_PER_SESSION == 10
-    assert project.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+    assert project.CLOUDSITE_QUEUED_PER_CLIENT == 10
+    assert project.CLOUDSITE_LIMITS_EXEMPT_STAFF is False

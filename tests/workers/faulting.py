@@ -101,7 +101,8 @@ def log_keys(bucket: str) -> set[str]:
 
 def report(name: str, submitted: int, applied: Counter, **extra) -> dict:
     figures = {"submitted": submitted, "done": count("done"), "failed": count("failed"),
-               "lost": count("queued") + count("running"), "applied twice": sum(n > 1 for n in applied.values()),
+               "lost": count("queued") + count("running"),
+               "applied twice": sum(n > 1 for n in applied.values()),
                **extra}
     print(f"\n[fault] {name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
     return figures

@@ -2,6 +2,7 @@ import json
 import uuid
 
 import pytest
+from botocore.exceptions import ClientError
 
 from calc.models import CalcJob
 from jobs import tools
@@ -60,12 +61,23 @@ def test_a_failed_reply_records_the_reason(job):
     json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "status": "started"}),
     json.dumps({"version": 2, "job_id": str(uuid.uuid4()), "status": "done"}),
 ])
-def test_unusable_replies_are_dropped(job, body, caplog):
+def test_unusable_replies_are_dropped(sqs_queues, job, body, caplog):
     assert apply_message(CALC, body) is False
     assert "unusable reply" in caplog.text
+    # ... to the response dead-letter queue, so a copy is kept (issue 17).
+    assert [m["Body"] for m in aws.receive(CALC.response_dlq, wait_time=0)] == [body]
 
 
-def test_a_done_reply_without_a_result_is_dropped(job, caplog):
+def test_a_reply_that_cannot_be_dead_lettered_comes_back(sqs_queues, job, caplog, monkeypatch):
+    def refuse(queue, body):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable"}}, "SendMessage")
+    monkeypatch.setattr(aws, "send", refuse)
+    # The copy could not be made, so the original must stay to come back.
+    assert apply_message(CALC, "nonsense") is None
+    assert "could not dead-letter" in caplog.text
+
+
+def test_a_done_reply_without_a_result_is_dropped(sqs_queues, job, caplog):
     body = json.dumps(envelope.reply(str(job.id), worker="w", started_at=envelope.timestamp(),
                                      result={"result": {"count": "many"}}))
     assert apply_message(CALC, body) is False
