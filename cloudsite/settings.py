@@ -214,13 +214,14 @@ CLOUDSITE_TRUST_X_FORWARDED_FOR = envbool("CLOUDSITE_TRUST_X_FORWARDED_FOR", Fal
 CLOUDSITE_MAX_UPLOAD_BYTES = envint("CLOUDSITE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 # Every upload (pages and API) stops being stored at that limit.
 FILE_UPLOAD_HANDLERS = ["pic.uploads.LimitedUploadHandler"]
-# No inline script anywhere; images may come from the bucket through presigned URLs.
+# No inline script or style anywhere (scripts set styles through CSSOM, which the policy
+# allows); images may come from the bucket through presigned URLs.
 CLOUDSITE_CSP_IMG_SRC = envlist("CLOUDSITE_CSP_IMG_SRC",
                                 "https://*.amazonaws.com" if CLOUDSITE_BUCKET else "")
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
+    "style-src 'self'",
     " ".join(["img-src 'self' data:", *CLOUDSITE_CSP_IMG_SRC]),
     "object-src 'none'",
     "base-uri 'none'",

@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from jobs.admin import JobAdmin
+from jobs.numbers import for_people
 
 from .models import PicJob
 
@@ -11,22 +12,24 @@ from .models import PicJob
 class PicJobAdmin(JobAdmin):
     list_display = ["original_thumb", "result_thumb", *JobAdmin.list_display, "strength_percent",
                     "dimensions"]
+    list_display_links = ["short_id"]
     list_filter = [*JobAdmin.list_filter, "format"]
     search_fields = ["id"]
     fields = [*JobAdmin.common_fields, "original_name", "format", "dimensions", "size",
               "strength_percent", "original_link", "result_link", "metrics_table"]
 
-    def thumb(self, url: str):
-        return format_html('<img src="{}" alt="" loading="lazy" '
-                           'style="max-height:64px;max-width:96px;border-radius:3px">', url)
+    def thumb(self, job, which: str):
+        # A small stored JPEG (pic/thumbnails.py), not the photo itself.
+        url = reverse("pic:thumbnail", args=[job.id, which])
+        return format_html('<img class="thumb" src="{}" alt="" loading="lazy">', url)
 
     @admin.display(description="original")
     def original_thumb(self, job):
-        return self.thumb(reverse("pic:original", args=[job.id]))
+        return self.thumb(job, "original") if job.original_is_own else "—"
 
     @admin.display(description="result")
     def result_thumb(self, job):
-        return self.thumb(reverse("pic:result", args=[job.id])) if job.result_is_own else "—"
+        return self.thumb(job, "result") if job.result_is_own else "—"
 
     @admin.display(description="strength")
     def strength_percent(self, job):
@@ -55,6 +58,6 @@ class PicJobAdmin(JobAdmin):
             return "—"
         body = format_html_join(
             "", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-            ((row["name"], row["before"], row["after"]) for row in rows))
+            ((row["name"], for_people(row["before"]), for_people(row["after"])) for row in rows))
         return format_html("<table><tr><th></th><th>before</th><th>after</th></tr>{}</table>",
                            body)

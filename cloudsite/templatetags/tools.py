@@ -1,6 +1,7 @@
 from django import template
 
 from jobs import tools
+from jobs.numbers import for_people
 
 register = template.Library()
 
@@ -9,3 +10,9 @@ register = template.Library()
 def installed_tools():
     """The installed tools, for the nav and the home page: {% installed_tools as tools %}."""
     return tools.installed()
+
+
+@register.filter
+def people(value):
+    """A number rounded for reading (jobs.numbers); None stays None for default_if_none."""
+    return None if value is None else for_people(value)
