@@ -68,3 +68,10 @@ def test_an_unreadable_original_gives_404_not_500(client, job):
     default_storage.delete(job.image_key)
     default_storage.save(job.image_key, ContentFile(b"not a photo"))
     assert client.get(reverse("pic:thumbnail", args=[job.id, "original"])).status_code == 404
+
+
+def test_lists_show_the_result_thumbnail_once_there_is_one(job):
+    assert job.thumbnail_url() == reverse("pic:thumbnail", args=[job.id, "original"])
+    job.result_key = job.own_result_key
+    assert job.thumbnail_url() == reverse("pic:thumbnail", args=[job.id, "result"])
+    assert job.summary() == "a.jpg, 2400 × 1600, strength 30%"
