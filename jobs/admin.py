@@ -3,13 +3,15 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 
 class JobAdmin(admin.ModelAdmin):
     # Narrow columns, so that a tool's own ones still fit at 1280 px: the id's first block
     # (the full id is on the job's page and is what search takes), the worker's host.
-    list_display = ["short_id", "status", "created_at", "turnaround", "run_time", "short_worker"]
+    list_display = ["short_id", "status", "created", "turnaround", "run_time", "short_worker"]
     list_display_links = ["short_id"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["id"]
@@ -61,6 +63,10 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="id", ordering="id")
     def short_id(self, job):
         return format_html('<span title="{}">{}…</span>', job.id, str(job.id)[:8])
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, job):
+        return date_format(timezone.localtime(job.created_at), "M j, H:i:s")
 
     @admin.display(description="worker", ordering="worker")
     def short_worker(self, job):
