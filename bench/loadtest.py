@@ -17,7 +17,6 @@ import argparse
 import csv
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -60,15 +59,10 @@ def start(command: list[str], env: dict, workdir: Path, name: str) -> subprocess
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
+    from workers.management.commands.runlocal import stop_children
+
+    stop_children(processes)
     for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         process.log.close()
 
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from jobs.admin import JobAdmin
+from jobs.numbers import for_people
 
 from .models import CalcJob
 
@@ -16,9 +17,10 @@ class CalcJobAdmin(JobAdmin):
         r = job.shown_result  # odd values stored by older versions come back as None
         if not r:
             return "—"
-        mean = "?" if r["mean"] is None else f"{r['mean']:.6g}"
-        return (f"n={r['count']} min={r['min']} max={r['max']} "
-                f"mean={mean} median={r['median']}")
+        def shown(name):
+            return "?" if r[name] is None else for_people(r[name])
+        return (f"n={r['count']} min={shown('min')} max={shown('max')} "
+                f"mean={shown('mean')} median={shown('median')}")
 
     @admin.display(description="values")
     def input_size(self, job):

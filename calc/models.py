@@ -2,6 +2,7 @@ from django.db import models
 from django.urls import reverse
 
 from jobs.models import Job
+from jobs.numbers import for_people
 
 from . import replies
 from .keys import log_key
@@ -29,6 +30,14 @@ class CalcJob(Job):
     def shown_result(self) -> dict | None:
         """The result as pages and the status JSON show it (odd stored values become None)."""
         return replies.displayable(self.result)
+
+    def summary(self) -> str:
+        count = len(self.numbers) if isinstance(self.numbers, list) else 0
+        text = f"{count} value{'' if count == 1 else 's'}"
+        result = self.shown_result if self.status == "done" else None
+        if result and result.get("median") is not None:
+            text += f", median {for_people(result['median'])}"
+        return text
 
     @property
     def log_is_own(self) -> bool:

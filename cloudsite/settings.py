@@ -247,13 +247,14 @@ CLOUDSITE_BODY_LIMITS = {
 # or a user with all of the site's permissions (under 50).
 DATA_UPLOAD_MAX_NUMBER_FILES = 1
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-# No inline script anywhere; images may come from the bucket through presigned URLs.
+# No inline script or style anywhere (scripts set styles through CSSOM, which the policy
+# allows); images may come from the bucket through presigned URLs.
 CLOUDSITE_CSP_IMG_SRC = envlist("CLOUDSITE_CSP_IMG_SRC",
                                 "https://*.amazonaws.com" if CLOUDSITE_BUCKET else "")
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
+    "style-src 'self'",
     " ".join(["img-src 'self' data:", *CLOUDSITE_CSP_IMG_SRC]),
     "object-src 'none'",
     "base-uri 'none'",

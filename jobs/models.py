@@ -176,6 +176,15 @@ class Job(models.Model):
         self.refresh_from_db()
         return self.send()
 
+    def summary(self) -> str:
+        """A few words saying which job this is, for the home page's list; a tool's model
+        may say more (CloudCal: "20 values, median 15.5")."""
+        return self.tool.label
+
+    def thumbnail_url(self) -> str | None:
+        """A small picture of the job for lists, if the tool has one."""
+        return None
+
     @property
     def progress_note(self) -> str:
         """What a user waiting on a queued job should know."""

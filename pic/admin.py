@@ -3,30 +3,36 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from jobs.admin import JobAdmin
+from jobs.numbers import for_people
 
 from .models import PicJob
 
 
 @admin.register(PicJob)
 class PicJobAdmin(JobAdmin):
-    list_display = ["original_thumb", "result_thumb", *JobAdmin.list_display, "strength_percent",
-                    "dimensions"]
+    # Few, narrow columns: with the admin's sidebar and filters they fit at 1280 px.
+    list_display = ["thumbs", *JobAdmin.list_display, "photo"]
+    list_display_links = ["short_id"]
     list_filter = [*JobAdmin.list_filter, "format"]
     search_fields = ["id"]
     fields = [*JobAdmin.common_fields, "original_name", "format", "dimensions", "size",
               "strength_percent", "original_link", "result_link", "metrics_table"]
 
-    def thumb(self, url: str):
-        return format_html('<img src="{}" alt="" loading="lazy" '
-                           'style="max-height:64px;max-width:96px;border-radius:3px">', url)
+    def thumb(self, job, which: str):
+        # A small stored JPEG (pic/thumbnails.py), not the photo itself.
+        url = reverse("pic:thumbnail", args=[job.id, which])
+        return format_html('<img class="thumb" src="{}" alt="" loading="lazy">', url)
 
-    @admin.display(description="original")
-    def original_thumb(self, job):
-        return self.thumb(reverse("pic:original", args=[job.id]))
+    @admin.display(description="original → result")
+    def thumbs(self, job):
+        return format_html(
+            '<span class="thumbs">{} {}</span>',
+            self.thumb(job, "original") if job.original_is_own else "—",
+            self.thumb(job, "result") if job.result_is_own else "—")
 
-    @admin.display(description="result")
-    def result_thumb(self, job):
-        return self.thumb(reverse("pic:result", args=[job.id])) if job.result_is_own else "—"
+    @admin.display(description="photo")
+    def photo(self, job):
+        return f"{self.strength_percent(job)} · {self.dimensions(job)}"
 
     @admin.display(description="strength")
     def strength_percent(self, job):
@@ -55,6 +61,6 @@ class PicJobAdmin(JobAdmin):
             return "—"
         body = format_html_join(
             "", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-            ((row["name"], row["before"], row["after"]) for row in rows))
+            ((row["name"], for_people(row["before"]), for_people(row["after"])) for row in rows))
         return format_html("<table><tr><th></th><th>before</th><th>after</th></tr>{}</table>",
                            body)

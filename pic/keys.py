@@ -12,3 +12,9 @@ def original_key(job_id, extension: str) -> str:
 
 def result_key(job_id, extension: str) -> str:
     return f"{RESULTS}{job_id}.{extension}"
+THUMBNAILS = "pic/thumbnails/"
+
+
+def thumbnail_key(job_id, which: str) -> str:
+    """A small JPEG of the original or the result (`which`), made once on first request."""
+    return f"{THUMBNAILS}{job_id}-{which}.jpg"

@@ -80,6 +80,16 @@ class PicJob(Job):
         return {"metrics": self.shown_metrics, "changes": self.change_summary,
                 "original_url": link("original"), "result_url": link("result")}
 
+    def summary(self) -> str:
+        name = self.original_name or "photo"
+        return f"{name}, {self.width} × {self.height}, strength {self.strength * 100:.0f}%"
+
+    def thumbnail_url(self) -> str | None:
+        which = "result" if self.result_is_own else "original"
+        if which == "original" and not self.original_is_own:
+            return None
+        return reverse("pic:thumbnail", args=[self.id, which])
+
     @property
     def original_is_own(self) -> bool:
         return self.image_key.startswith(f"{ORIGINALS}{self.id}.")

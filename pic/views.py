@@ -1,5 +1,6 @@
 from pathlib import PurePath
 
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -15,6 +16,7 @@ from cloudsite.pages import (
 )
 from jobs.models import Status
 
+from . import thumbnails
 from .enhance.rules import CONTENT_TYPES
 from .forms import PicForm
 from .models import PicJob, StoreFailed
@@ -67,6 +69,17 @@ def original(request, job_id):
 @require_GET
 def result(request, job_id):
     return serve_result(get_job(request, PicJob, job_id), download="download" in request.GET)
+
+
+@require_GET
+def thumbnail(request, job_id, which):
+    """A small JPEG of the original or the result (pic/thumbnails.py)."""
+    if which not in thumbnails.WHICH:
+        raise Http404("no such thumbnail")
+    response = serve_object(thumbnails.thumbnail(get_job(request, PicJob, job_id), which),
+                            "image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 # The pages and the API (pic/api.py) serve a job's files through these two. Only the

@@ -38,7 +38,12 @@ def run(step: Callable[[], int], *, name: str, stopping: threading.Event,
             done = step()
         except StopNow:
             break
-        except Exception:
+        except Exception as error:
+            if stopping.is_set():
+                # Stopping already (runlocal shut its emulator down, say): a step failing
+                # now ends the loop with one line, not a traceback and a retry.
+                log.info("%s: stopping after a failed step (%s)", name, error)
+                break
             failures += 1
             delay = outage_delay(failures)
             log.exception("%s: a step failed, retrying in %ss", name, delay)

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from . import config
 from .http import DONE, USAGE, Api, ClientError
-from .output import emit_json, exit_code, show_job, show_jobs, wait
+from .output import emit_json, exit_code, result_link, show_job, show_jobs, wait
 
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                ".webp": "image/webp"}
@@ -88,7 +88,7 @@ def upload_progress(err: Console, name: str, total: int):
     marks = []
 
     def report(sent: int) -> None:
-        quarter = sent * 4 // total
+        quarter = min(4, sent * 4 // total)
         if quarter not in marks:  # a line at 25, 50, 75 and 100% where no bar can be drawn
             marks.append(quarter)
             if quarter:
@@ -106,6 +106,8 @@ def run_pic(args, err: Console, out: Console) -> int:
     except OSError as error:
         raise ClientError(USAGE, f"cannot read {path}: {error.strerror}") from None
     kind = IMAGE_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    if not args.no_wait:
+        writable(Path(args.output or f"{path.stem}-enhanced{path.suffix}"), args.force)
     api = connect()
     bar, report = upload_progress(err, path.name, len(data) or 1)
     with bar or nullcontext():
@@ -114,13 +116,24 @@ def run_pic(args, err: Console, out: Console) -> int:
     job, code = finish(api, job, args, err, out)
     if job["status"] == "done":
         target = Path(args.output or f"{path.stem}-enhanced{path.suffix}")
-        image = api.download(job["result"]["result_url"])
-        try:
-            target.write_bytes(image)
-        except OSError as error:
-            raise ClientError(USAGE, f"cannot write {target}: {error.strerror}") from None
-        err.print(f"wrote {target} ({len(image):,} bytes)", markup=False, highlight=False)
+        save(api, job["result"]["result_url"], target, args.force, err)
     return code
+
+
+def writable(target: Path, force: bool) -> None:
+    """Refuse to overwrite a file unless --force says to, before any job is made."""
+    if target.exists() and not force:
+        raise ClientError(USAGE, f"{target} exists; use --force to overwrite it")
+
+
+def save(api: Api, url: str, target: Path, force: bool, err: Console) -> None:
+    writable(target, force)
+    data = api.download(url)
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        raise ClientError(USAGE, f"cannot write {target}: {error.strerror}") from None
+    err.print(f"wrote {target} ({len(data):,} bytes)", markup=False, highlight=False)
 
 
 def run_jobs(args, err: Console, out: Console) -> int:
@@ -136,8 +149,29 @@ def run_jobs(args, err: Console, out: Console) -> int:
 
 
 def run_show(args, err: Console, out: Console) -> int:
-    job = connect().find(args.id)
-    emit_json(job) if args.json else show_job(out, job)
+    """The job's state, its figures or metrics and its result link; -o saves the result."""
+    if args.output:
+        writable(Path(args.output), args.force)
+    api = connect()
+    job = api.find(args.id)
+    link = result_link(job) if job["status"] == "done" else None
+    if args.json:
+        emit_json(job)
+    else:
+        note = f" ({job['note']})" if job.get("note") else ""
+        out.print(f"{'job':<7} {job['id']} ({job['tool']})", markup=False)
+        out.print(f"{'status':<7} {job['status']}{note}", markup=False)
+        if job["status"] == "failed":
+            out.print(f"{'error':<7} {job['error']}", markup=False)
+        elif job["status"] == "done":
+            show_job(out, job, links=False)
+        if link:
+            out.print(f"{link[0]:<7} {link[1]}", markup=False)
+    if args.output:
+        if not link:
+            raise ClientError(exit_code(job) or USAGE,
+                              f"job {job['id']} is {job['status']}: no result to download")
+        save(api, link[1], Path(args.output), args.force, err)
     return exit_code(job)
 
 
@@ -184,6 +218,7 @@ def parser() -> argparse.ArgumentParser:
     pic.add_argument("--strength", type=int, default=30, help="percent, 0 to 30 (default 30)")
     pic.add_argument("-o", "--output", help="where to write the result "
                      "(default: NAME-enhanced.EXT in this folder)")
+    pic.add_argument("--force", action="store_true", help="overwrite that file if it exists")
     pic.set_defaults(run=run_pic)
 
     jobs = commands.add_parser("jobs", parents=[common], help="your jobs, newest first")
@@ -195,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", parents=[common], help="one job")
     show.add_argument("id", help="the job id")
+    show.add_argument("-o", "--output", help="download a done job's result (a photo, or a "
+                      "calculation's log file) to this file")
+    show.add_argument("--force", action="store_true", help="overwrite that file if it exists")
     show.set_defaults(run=run_show)
 
     cancel = commands.add_parser("cancel", parents=[common], help="cancel a queued job")

@@ -83,7 +83,9 @@ class Api:
             # httpx pulls these as it sends, so progress follows the bytes on the wire.
             for start in range(0, len(body), CHUNK):
                 yield body[start:start + CHUNK]
-                progress(min(len(body), start + CHUNK))
+                # In bytes of the file (what the bar's total counts), not of the body
+                # with its multipart envelope: never past 100%.
+                progress(len(data) * min(len(body), start + CHUNK) // len(body))
 
         return self.json("POST", path, content=chunks(), headers={
             "Content-Type": f"multipart/form-data; boundary={boundary}",

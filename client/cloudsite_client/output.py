@@ -14,6 +14,28 @@ METRICS = ("contrast", "colorfulness", "sharpness", "brightness", "clipped")
 SHARES = ("brightness", "clipped")  # shares of 0–1: their change reads best in points
 
 
+def for_people(value, digits: int = 6) -> str:
+    """A number at 6 significant digits (2.16667, not 2.1666666666666665); --json keeps
+    every digit. The site's jobs/numbers.py does the same for its pages."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) and abs(value) < 10 ** 15:
+        return str(value)
+    rounded = float(f"{value:.{digits}g}")
+    if rounded.is_integer() and abs(rounded) < 1e16:
+        return str(int(rounded))
+    return repr(rounded)
+
+
+def result_link(job: dict) -> tuple[str, str] | None:
+    """What `-o` downloads, and its name: a photo's result, a calculation's log file."""
+    result = job.get("result") or {}
+    for key, name in (("result_url", "result"), ("log_url", "log")):
+        if result.get(key):
+            return name, result[key]
+    return None
+
+
 def emit_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
@@ -28,7 +50,7 @@ def change(name: str, before: float, after: float) -> str:
     return f"{(after / before - 1) * 100:+.1f}%" if before else "—"
 
 
-def show_job(out: Console, job: dict) -> None:
+def show_job(out: Console, job: dict, links: bool = True) -> None:
     """The job's outcome on stdout: figures or metrics when done, else its state."""
     status = job["status"]
     if status == "failed":
@@ -39,8 +61,9 @@ def show_job(out: Console, job: dict) -> None:
     elif job["tool"] == "calc":
         # Plain "name value" lines: easy to read, and to pipe into awk.
         for key in FIGURES:
-            out.print(f"{key:<7} {job['result'][key]}", markup=False)
-        out.print(f"{'log':<7} {job['result']['log_url']}", markup=False)
+            out.print(f"{key:<7} {for_people(job['result'][key])}", markup=False)
+        if links:
+            out.print(f"{'log':<7} {job['result']['log_url']}", markup=False)
     elif job["tool"] == "pic":
         metrics = job["result"]["metrics"] or {}
         table = Table("metric", "before", "after", "change", box=None, pad_edge=False)
@@ -48,7 +71,8 @@ def show_job(out: Console, job: dict) -> None:
             before = metrics.get("before", {}).get(key)
             after = metrics.get("after", {}).get(key)
             if isinstance(before, (int, float)) and isinstance(after, (int, float)):
-                table.add_row(key, f"{before:.4g}", f"{after:.4g}", change(key, before, after))
+                table.add_row(key, for_people(before), for_people(after),
+                              change(key, before, after))
         out.print(table)
     else:  # a tool this client has no layout for: its result's fields as they come
         for key, value in (job["result"] or {}).items():

@@ -34,6 +34,15 @@ def test_the_owner_sees_the_job_and_its_id_in_recent_jobs(client, job_of):
     assert reverse("calc:job", args=[job_of.id]) in home
 
 
+def test_recent_jobs_say_what_each_job_is_and_its_state(client, job_of):
+    home = client.get(reverse("home")).content.decode()
+    assert "3 values" in home and "Queued" in home and "just now" in home
+    CalcJob.objects.filter(pk=job_of.pk).update(
+        status="done", result={"count": 3, "min": 1, "max": 3, "mean": 2, "median": 2.5})
+    home = client.get(reverse("home")).content.decode()
+    assert "3 values, median 2.5" in home and "Done" in home
+
+
 def test_staff_see_every_job(job_of, admin_client):
     assert admin_client.get(reverse("calc:job", args=[job_of.id])).status_code == 200
     assert admin_client.get(reverse("calc:status", args=[job_of.id])).status_code == 200

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,6 +11,7 @@ from jobs import tools
 from tests.browser import worker_thread
 from tests.pic.conftest import photo  # noqa: F401  (the test photograph)
 
+CLIENT = Path(__file__).resolve().parents[2] / "client"
 CALC = tools.get("calc")
 PIC = tools.get("pic")
 
@@ -33,7 +35,10 @@ def cloudsite(live_server, token, tmp_path):
     def run(*args, token=token, url=None, stdin=None, timeout=90):
         env = {key: value for key, value in os.environ.items() if not key.startswith("CLOUDSITE")}
         env.update(CLOUDSITE_URL=url or live_server.url, CLOUDSITE_TOKEN=token,
-                   XDG_CONFIG_HOME=str(tmp_path / "config"), NO_COLOR="1", COLUMNS="200")
+                   XDG_CONFIG_HOME=str(tmp_path / "config"), NO_COLOR="1", COLUMNS="200",
+                   # This checkout's client, whichever checkout the venv installed it from.
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(CLIENT),
+                                                            env.get("PYTHONPATH")])))
         return subprocess.run([sys.executable, "-m", "cloudsite_client", *args], env=env,
                               cwd=tmp_path, input=stdin or "", capture_output=True, text=True,
                               timeout=timeout)

@@ -31,7 +31,7 @@ def test_calc_waits_and_prints_the_five_figures_and_the_log(cloudsite, workers, 
     assert run.returncode == 0, run.stderr
     job = CalcJob.objects.get()
     assert figures(run.stdout) == {
-        "count": "6", "min": "4", "max": "42", "mean": "18.0", "median": "15.5",
+        "count": "6", "min": "4", "max": "42", "mean": "18", "median": "15.5",
         "log": f"{live_server.url}/api/v1/calc/jobs/{job.id}/log"}
     # The progress: the status line while queued, then the end.
     assert f"job {job.id}: queued" in run.stderr
@@ -68,7 +68,11 @@ def test_no_wait_prints_the_id_and_show_and_cancel_find_it(cloudsite, server_que
     assert CalcJob.objects.get().id == uuid.UUID(job_id)
 
     shown = cloudsite("show", job_id)
-    assert shown.returncode == 0 and f"job {job_id} is queued" in shown.stdout
+    assert shown.returncode == 0
+    assert figures(shown.stdout)["job"] == f"{job_id} (calc)"
+    assert figures(shown.stdout)["status"].startswith("queued")
+    nothing = cloudsite("show", job_id, "-o", "result.txt")
+    assert nothing.returncode == 2 and "is queued: no result to download" in nothing.stderr
 
     cancelled = cloudsite("cancel", job_id, "--json")
     assert cancelled.returncode == 0 and json.loads(cancelled.stdout)["status"] == "cancelled"
@@ -96,6 +100,44 @@ def test_pic_uploads_waits_and_writes_the_result(cloudsite, workers, tmp_path, p
     assert set(rows) == {"metric", "contrast", "colorfulness", "sharpness", "brightness",
                          "clipped"}
     assert rows["brightness"][2].endswith("pt") or rows["brightness"][3] == "pt"
+
+
+def test_show_gives_state_metrics_and_link_and_o_downloads_without_overwriting(
+        cloudsite, workers, tmp_path, photo, live_server):
+    (tmp_path / "trip.jpg").write_bytes(encode(photo, "JPEG", quality=90))
+    job_id = cloudsite("pic", "trip.jpg", "--no-wait").stdout.strip()
+    shown = cloudsite("show", job_id)
+    for _ in range(100):  # the workers finish it in a few seconds
+        if "status  done" in shown.stdout:
+            break
+        shown = cloudsite("show", job_id)
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in shown.stdout.strip().splitlines()}
+    assert rows["status"] == ["done"] and "contrast" in rows
+    assert rows["result"] == [f"{live_server.url}/api/v1/pic/jobs/{job_id}/result"]
+    # Metrics at 6 significant digits at most; --json keeps them whole.
+    assert all(len(value.lstrip("-0.").replace(".", "")) <= 6 for value in rows["contrast"][:2])
+
+    saved = cloudsite("show", job_id, "-o", "out.jpg")
+    assert saved.returncode == 0 and "wrote out.jpg" in saved.stderr
+    assert (tmp_path / "out.jpg").read_bytes()[:2] == b"\xff\xd8"
+    (tmp_path / "out.jpg").write_bytes(b"mine")
+    refused = cloudsite("show", job_id, "-o", "out.jpg")
+    assert refused.returncode == 2 and "out.jpg exists; use --force" in refused.stderr
+    assert (tmp_path / "out.jpg").read_bytes() == b"mine"
+    assert cloudsite("pic", "trip.jpg", "-o", "out.jpg").returncode == 2  # refused up front
+    assert PicJob.objects.count() == 1
+    forced = cloudsite("show", job_id, "-o", "out.jpg", "--force")
+    assert forced.returncode == 0 and (tmp_path / "out.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_upload_progress_stops_at_100_percent(cloudsite, server_queues, tmp_path):
+    (tmp_path / "tiny.jpg").write_bytes(b"abc")  # refused by the site, after the upload
+    run = cloudsite("pic", "tiny.jpg")
+    assert run.returncode == 2, run.stderr
+    percents = [int(word[:-1]) for word in run.stderr.split() if word[:-1].isdigit()
+                and word.endswith("%")]
+    assert percents == [100], run.stderr
 
 
 def test_a_failed_job_exits_1_with_the_workers_reason(cloudsite, server_queues):

@@ -24,14 +24,16 @@ def job():
 
 def test_the_changelist_shows_thumbnails_strength_and_status(admin_client, job):
     page = admin_client.get(reverse("admin:pic_picjob_changelist")).content.decode()
-    assert f'src="/pic/jobs/{job.id}/original"' in page
-    assert f'src="/pic/jobs/{job.id}/result"' in page
+    # Small stored thumbnails (tests/pic/test_thumbnails.py), not the photos themselves.
+    assert f'src="/pic/jobs/{job.id}/thumbnail/original"' in page
+    assert f'src="/pic/jobs/{job.id}/thumbnail/result"' in page
+    assert f'src="/pic/jobs/{job.id}/original"' not in page
     assert "30%" in page and "ip-2:9" in page and "4000 × 3000 (12.0 MP)" in page
 
 
 def test_the_detail_shows_metrics_and_links(admin_client, job):
     page = admin_client.get(reverse("admin:pic_picjob_change", args=[job.id])).content.decode()
-    assert "<th>colorfulness</th><td>30.0</td><td>36.0</td>" in page
+    assert "<th>colorfulness</th><td>30</td><td>36</td>" in page
     assert f'href="/pic/jobs/{job.id}/original"' in page and f"pic/results/{job.id}.jpg" in page
 
 

@@ -57,3 +57,47 @@ def test_cloudcal_takes_ascii_digits_only(text, token):
 def test_ascii_numbers_still_parse():
     form = NumbersForm({"numbers": "1, -2.5 3e2\n+4"})
     assert form.is_valid() and form.cleaned_data["numbers"] == [1, -2.5, 300.0, 4]
+
+
+INLINE_STYLE = re.compile(r"<[a-z][^>]*\sstyle\s*=", re.IGNORECASE)
+
+
+def test_the_policy_allows_no_inline_style_or_script(client):
+    policy = client.get(reverse("home"))["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "style-src 'self';" in policy + ";"
+
+
+def test_no_template_has_a_style_attribute_or_element():
+    for path in TEMPLATES.rglob("*.html"):
+        text = path.read_text()
+        assert not INLINE_STYLE.search(text), path
+        assert "<style" not in text, path
+
+
+def test_pages_render_without_inline_style(admin_client, sqs_queues):
+    """Every kind of page, done jobs of both tools included, the admin's lists and forms."""
+    import uuid
+
+    from calc.models import CalcJob
+    from pic.models import PicJob
+
+    calc = CalcJob.objects.create(numbers=[1, 2, 4], owner="o", status="done", worker="w",
+                                  result={"count": 3, "min": 1, "max": 4, "mean": 7 / 3,
+                                          "median": 2})
+    pic_id = uuid.uuid4()
+    pic = PicJob.objects.create(id=pic_id, owner="o", image_key=f"pic/originals/{pic_id}.jpg",
+                                strength=0.3, format="JPEG", width=40, height=30, size=1,
+                                status="done", result_key=f"pic/results/{pic_id}.jpg")
+    urls = [reverse("home"), reverse("calc:submit"), reverse("pic:submit"),
+            reverse("calc:job", args=[calc.id]), reverse("pic:job", args=[pic.id]),
+            reverse("admin:index"), reverse("admin:calc_calcjob_changelist"),
+            reverse("admin:pic_picjob_changelist"),
+            reverse("admin:calc_calcjob_change", args=[calc.id]),
+            reverse("admin:pic_picjob_change", args=[pic.id]), reverse("admin-queues")]
+    for url in urls:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert not INLINE_STYLE.search(html), (url, INLINE_STYLE.search(html))
+        assert "<style" not in html, url

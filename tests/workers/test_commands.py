@@ -146,8 +146,21 @@ def stop_on_first_step(monkeypatch):
     return steps
 
 
+@pytest.fixture
+def own_signal_handlers():
+    """Handlers this test sets itself, whatever the shell gave the process (a background
+    job or nohup starts it with SIGINT ignored), restored after."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
 @pytest.mark.django_db
-def test_reconcile_replies_stops_on_a_signal_and_restores_the_handlers(sqs_queues, monkeypatch):
+def test_reconcile_replies_stops_on_a_signal_and_restores_the_handlers(
+        sqs_queues, monkeypatch, own_signal_handlers):
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     steps = stop_on_first_step(monkeypatch)
     out = StringIO()

@@ -1,9 +1,12 @@
+import ctypes
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -11,7 +14,10 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs import tools
+from jobs.models import ACTIVE, Status
 from workers import aws
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def interrupt(signum, frame):
@@ -45,13 +51,17 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("setup_aws", stdout=self.stdout)
-        self.ensure_admin()
+        self.resend_unfinished()
+        password = self.ensure_admin()
 
         children = [self.start_child(*argv) for argv in self.children()]
-        # Waiting for the site stops on KeyboardInterrupt; SIGTERM takes the same path, and
-        # so does SIGINT even where a shell started us with it ignored.
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # Waiting for the site stops on KeyboardInterrupt; SIGTERM and SIGHUP (the terminal
+        # closed) take the same path, and so does SIGINT even where a shell started us with
+        # it ignored.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, interrupt)
+        if password:
+            self.show_password_when_serving(port, password)
         try:
             site = self.start_site(port)
             children.insert(0, site)  # stopped first
@@ -62,7 +72,7 @@ class Command(BaseCommand):
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
-            self.stop_children(children)
+            stop_children(children)
             emulator.stop()
             self.stdout.write("runlocal stopped")
 
@@ -78,9 +88,7 @@ class Command(BaseCommand):
                 "--access-logformat", '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s']
 
     def start_site(self, port: int) -> subprocess.Popen:
-        # A session of its own, like the children: stopped in order with them.
-        return subprocess.Popen(self.site_argv(port), cwd=settings.BASE_DIR,
-                                start_new_session=True)
+        return spawn(self.site_argv(port))
 
     def check_port_free(self, port: int) -> None:
         # Find out before starting any child: gunicorn on a busy port would retry, then
@@ -100,15 +108,52 @@ class Command(BaseCommand):
         settings.AWS_ENDPOINT_URL = endpoint
         aws.reset()
 
-    def ensure_admin(self) -> None:
+    def resend_unfinished(self) -> None:
+        """The embedded emulator starts empty: the requests of jobs left queued or running
+        by the last run are gone with it. Send them again now rather than at the sweeper's
+        resend mark (CLOUDSITE_RESEND_SECONDS); a running job's worker is gone too."""
+        for tool in tools.installed():
+            unfinished = tool.model.objects.filter(status__in=ACTIVE)
+            unfinished.filter(status=Status.RUNNING).update(status=Status.QUEUED, worker="")
+            sent = sum(job.send() for job in unfinished)
+            if sent:
+                self.stdout.write(f"{tool.name}: sent {sent} unfinished jobs again")
+
+    def ensure_admin(self) -> str | None:
+        """Create the admin account on the first run; return its password then."""
         users = get_user_model().objects
         if users.filter(is_superuser=True).exists():
-            return
+            return None
         password = secrets.token_urlsafe(12)
         users.create_superuser("admin", "admin@localhost", password)
-        self.stdout.write(self.style.WARNING(
-            f"Created the admin account: user 'admin', password '{password}' "
-            "(shown this once; change it with manage.py changepassword admin)"))
+        self.stdout.write(self.password_block(password))
+        return password
+
+    def password_block(self, password: str) -> str:
+        lines = ["Created the admin account (shown on this first run only):",
+                 f"  user: admin    password: {password}",
+                 "Change it with: make password  (or .venv/bin/python manage.py "
+                 "changepassword admin)"]
+        width = max(map(len, lines))
+        rule = "+" + "-" * (width + 2) + "+"
+        framed = [rule, *(f"| {line.ljust(width)} |" for line in lines), rule]
+        return self.style.WARNING("\n".join(framed))
+
+    def show_password_when_serving(self, port: int, password: str) -> None:
+        """Print the password block again once the site answers, below the server's own
+        start-up lines, where it does not scroll away at once."""
+        def wait_and_show():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                except OSError:
+                    time.sleep(0.2)
+                    continue
+                self.stdout.write(self.password_block(password))
+                return
+
+        threading.Thread(target=wait_and_show, daemon=True).start()
 
     @staticmethod
     def children() -> list[list[str]]:
@@ -120,17 +165,42 @@ class Command(BaseCommand):
         return [*workers, ["reconcile_replies"]]
 
     def start_child(self, *argv: str) -> subprocess.Popen:
-        manage = os.path.join(settings.BASE_DIR, "manage.py")
-        # A session of its own: Ctrl-C reaches only runlocal, which stops children in order.
-        return subprocess.Popen([sys.executable, manage, *argv], start_new_session=True)
+        return spawn([sys.executable, os.path.join(settings.BASE_DIR, "manage.py"), *argv])
 
-    def stop_children(self, children: list[subprocess.Popen]) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+
+def spawn(argv: list[str], **options) -> subprocess.Popen:
+    """A child of runlocal: in a session of its own (Ctrl-C reaches only runlocal, which
+    stops the children in order), and sent SIGTERM by the kernel however runlocal ends,
+    even by SIGKILL."""
+    return subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True,
+                            preexec_fn=die_with_parent(os.getpid()), **options)
+
+
+def stop_children(children: list[subprocess.Popen], timeout: float = 30) -> None:
+    """SIGTERM to all at once (they finish what they hold), then wait; kill stragglers."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def die_with_parent(parent: int):
+    """A preexec_fn: the child gets SIGTERM when this process dies (Linux's parent-death
+    signal), so no worker outlives `make run` and loops on the emulator that died with it.
+    Elsewhere, a no-op: runlocal's own signal handlers still stop the children."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec():
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl: nobody would stop us
+            os._exit(1)
+
+    return preexec
