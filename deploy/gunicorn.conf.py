@@ -20,3 +20,6 @@ access_log_format = (
     'request_id=%({x-amzn-trace-id}i)s'
 )
 errorlog = "-"  # the journal
+# Secrets out of the access log: a token in a query string (which the API refuses, but
+# only after gunicorn has logged the request line) or a Referer (cloudsite/accesslog.py).
+logger_class = "cloudsite.accesslog.RedactingLogger"

@@ -72,3 +72,19 @@ def test_the_config_keeps_idle_connections_longer_than_the_load_balancer():
                             timeout=60, env={"PATH": os.environ["PATH"],
                                              "DJANGO_SECRET_KEY": "k" * 50})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_access_log_of_the_config_leaves_tokens_out(served):
+    # The config names the redacting logger (cloudsite/accesslog.py): a token sent in the
+    # query string, refused by the API, must not reach the access log either.
+    port, log = served
+    secret = "cs_" + "S" * 43
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz?token={secret}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    deadline = time.monotonic() + 10
+    while not log.exists() or "healthz" not in log.read_text():
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.1)
+    text = log.read_text()
+    assert "/healthz?token=[redacted]" in text and secret not in text

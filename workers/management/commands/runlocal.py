@@ -85,6 +85,7 @@ class Command(BaseCommand):
         log shows each request without its query string, where a token could be."""
         return [sys.executable, "-m", "gunicorn", "cloudsite.wsgi", "--bind", f"127.0.0.1:{port}",
                 "--workers", "2", "--threads", "4", "--access-logfile", "-",
+                "--logger-class", "cloudsite.accesslog.RedactingLogger",
                 "--access-logformat", '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s']
 
     def start_site(self, port: int) -> subprocess.Popen:
