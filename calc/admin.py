@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.urls import reverse
 
 from jobs.admin import JobAdmin
 from jobs.numbers import for_people
@@ -28,8 +27,4 @@ class CalcJobAdmin(JobAdmin):
 
     @admin.display(description="log file")
     def log(self, job):
-        if not job.log_key:
-            return "—"
-        if not job.log_is_own:  # stored by an older version; never served
-            return f"{job.log_key} (not this job's key; not served)"
-        return self.link(reverse("calc:log", args=[job.id]), job.log_key)
+        return self.stored_object(job, job.log_key, job.log_is_own, "calc:log")

@@ -1,15 +1,8 @@
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cloudsite import pages
 from cloudsite.limits import limit_submissions
-from cloudsite.pages import (
-    get_job,
-    ownership,
-    serve_object,
-    shown_job,
-    status_payload,
-    status_response,
-)
 from jobs.models import Status
 
 from .chart import chart
@@ -24,7 +17,7 @@ def submit(request):
     if request.method == "POST":
         form = NumbersForm(request.POST)
         if form.is_valid():
-            job = CalcJob.submit(numbers=form.cleaned_data["numbers"], **ownership(request))
+            job = CalcJob.submit(numbers=form.cleaned_data["numbers"], **pages.ownership(request))
             return redirect("calc:job", job_id=job.id)
     else:
         form = NumbersForm(initial={"numbers": random_numbers()})
@@ -33,7 +26,7 @@ def submit(request):
 
 @require_GET
 def job_page(request, job_id):
-    job = shown_job(request, CalcJob, job_id)
+    job = pages.shown_job(request, CalcJob, job_id)
     context = {"job": job}
     if job.status == Status.DONE:
         context["result"] = job.shown_result
@@ -44,19 +37,19 @@ def job_page(request, job_id):
 
 @require_GET
 def job_status(request, job_id):
-    job = shown_job(request, CalcJob, job_id)
-    payload = status_payload(job)
+    job = pages.shown_job(request, CalcJob, job_id)
+    payload = pages.status_payload(job)
     if job.status == Status.DONE:
         payload["result"] = job.shown_result
-    return status_response(payload)
+    return pages.status_response(payload)
 
 
 @require_GET
 def job_log(request, job_id):
-    return serve_log(get_job(request, CalcJob, job_id))
+    return serve_log(pages.get_job(request, CalcJob, job_id))
 
 
 def serve_log(job: CalcJob):
     """The job's log, for the page and the API (calc/api.py). Only the job's own key is
     ever served, whatever an older version stored."""
-    return serve_object(job.log_key if job.log_is_own else "", "text/plain; charset=utf-8")
+    return pages.serve_object(job.log_key if job.log_is_own else "", "text/plain; charset=utf-8")

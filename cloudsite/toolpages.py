@@ -25,12 +25,18 @@ def urls_of(tool: Tool):
     return urlpatterns_for(tool), tool.app_label
 
 
-def urlpatterns_for(tool: Tool) -> list:
+def job_paths(submit, job_page, job_status, **kwargs) -> list:
+    """The three pages every tool has, under the names the site links to (the nav, the
+    home page, the status poller): a tool's own urls.py starts with these too."""
     return [
-        path("", submit, {"tool": tool}, name="submit"),
-        path("jobs/<uuid:job_id>/", job_page, {"tool": tool}, name="job"),
-        path("jobs/<uuid:job_id>/status", job_status, {"tool": tool}, name="status"),
+        path("", submit, kwargs, name="submit"),
+        path("jobs/<uuid:job_id>/", job_page, kwargs, name="job"),
+        path("jobs/<uuid:job_id>/status", job_status, kwargs, name="status"),
     ]
+
+
+def urlpatterns_for(tool: Tool) -> list:
+    return job_paths(submit, job_page, job_status, tool=tool)
 
 
 def result_of(job) -> dict:

@@ -3,6 +3,7 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -85,6 +86,15 @@ class JobAdmin(admin.ModelAdmin):
         """Started to finished on the worker: the job's own work."""
         value = job.run_time
         return f"{value.total_seconds() * 1000:.0f} ms" if value else "—"
+
+    def stored_object(self, job, key: str, is_own: bool, url_name: str):
+        """A link to one of the job's stored objects, served only if its key is the job's
+        own: a row stored by an older version may name anything."""
+        if not key:
+            return "—"
+        if not is_own:
+            return f"{key} (not this job's key; not served)"
+        return self.link(reverse(url_name, args=[job.id]), key)
 
     @staticmethod
     def link(url: str, text: str):

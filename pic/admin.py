@@ -48,11 +48,7 @@ class PicJobAdmin(JobAdmin):
 
     @admin.display(description="result")
     def result_link(self, job):
-        if not job.result_key:
-            return "—"
-        if not job.result_is_own:  # stored by an older version; never served
-            return f"{job.result_key} (not this job's key; not served)"
-        return self.link(reverse("pic:result", args=[job.id]), job.result_key)
+        return self.stored_object(job, job.result_key, job.result_is_own, "pic:result")
 
     @admin.display(description="metrics")
     def metrics_table(self, job):

@@ -5,15 +5,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cloudsite import pages
 from cloudsite.limits import limit_submissions
-from cloudsite.pages import (
-    get_job,
-    ownership,
-    serve_object,
-    shown_job,
-    status_payload,
-    status_response,
-)
 from jobs.models import Status
 
 from . import thumbnails
@@ -38,7 +31,7 @@ def submit(request):
 def create_job(request, form: PicForm) -> PicJob | None:
     try:
         return PicJob.submit_photo(form.cleaned_data["image"], form.image_info,
-                                   form.cleaned_data["strength"], **ownership(request))
+                                   form.cleaned_data["strength"], **pages.ownership(request))
     except StoreFailed as error:
         form.add_error(None, str(error))
         return None
@@ -46,29 +39,29 @@ def create_job(request, form: PicForm) -> PicJob | None:
 
 @require_GET
 def job_page(request, job_id):
-    job = shown_job(request, PicJob, job_id)
+    job = pages.shown_job(request, PicJob, job_id)
     return render(request, "pic/job.html", {"job": job})
 
 
 @require_GET
 def job_status(request, job_id):
-    job = shown_job(request, PicJob, job_id)
-    payload = status_payload(job)
+    job = pages.shown_job(request, PicJob, job_id)
+    payload = pages.status_payload(job)
     payload["original_url"] = reverse("pic:original", args=[job.id])
     if job.status == Status.DONE:
         payload["result_url"] = reverse("pic:result", args=[job.id])
         payload["metrics"] = job.shown_metrics
-    return status_response(payload)
+    return pages.status_response(payload)
 
 
 @require_GET
 def original(request, job_id):
-    return serve_original(get_job(request, PicJob, job_id))
+    return serve_original(pages.get_job(request, PicJob, job_id))
 
 
 @require_GET
 def result(request, job_id):
-    return serve_result(get_job(request, PicJob, job_id), download="download" in request.GET)
+    return serve_result(pages.get_job(request, PicJob, job_id), download="download" in request.GET)
 
 
 @require_GET
@@ -76,8 +69,8 @@ def thumbnail(request, job_id, which):
     """A small JPEG of the original or the result (pic/thumbnails.py)."""
     if which not in thumbnails.WHICH:
         raise Http404("no such thumbnail")
-    response = serve_object(thumbnails.thumbnail(get_job(request, PicJob, job_id), which),
-                            "image/jpeg")
+    job = pages.get_job(request, PicJob, job_id)
+    response = pages.serve_object(thumbnails.thumbnail(job, which), "image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -85,13 +78,13 @@ def thumbnail(request, job_id, which):
 # The pages and the API (pic/api.py) serve a job's files through these two. Only the
 # job's own keys are ever served, whatever an older version stored.
 def serve_original(job: PicJob):
-    return serve_object(job.image_key if job.original_is_own else "", content_type(job))
+    return pages.serve_object(job.image_key if job.original_is_own else "", content_type(job))
 
 
 def serve_result(job: PicJob, download: bool = False):
     stem = PurePath(job.original_name).stem or "photo"
     filename = f"{stem}-enhanced.{PurePath(job.result_key).suffix.lstrip('.')}"
-    return serve_object(job.result_key if job.result_is_own else "", content_type(job),
+    return pages.serve_object(job.result_key if job.result_is_own else "", content_type(job),
                         filename, download=download)
 
 

@@ -199,6 +199,9 @@ def run_login(args, err: Console, out: Console) -> int:
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
+    overwrite = argparse.ArgumentParser(add_help=False)
+    overwrite.add_argument("--force", action="store_true",
+                           help="overwrite the -o file if it exists")
     waiting = argparse.ArgumentParser(add_help=False)
     waiting.add_argument("--no-wait", action="store_true",
                          help="print the job id once queued instead of waiting")
@@ -213,12 +216,11 @@ def parser() -> argparse.ArgumentParser:
     calc.add_argument("--file", help="read the numbers from this file")
     calc.set_defaults(run=run_calc)
 
-    pic = commands.add_parser("pic", parents=[common, waiting], help="enhance a photo")
+    pic = commands.add_parser("pic", parents=[common, waiting, overwrite], help="enhance a photo")
     pic.add_argument("photo", help="a JPEG, PNG or WebP file")
     pic.add_argument("--strength", type=int, default=30, help="percent, 0 to 30 (default 30)")
     pic.add_argument("-o", "--output", help="where to write the result "
                      "(default: NAME-enhanced.EXT in this folder)")
-    pic.add_argument("--force", action="store_true", help="overwrite that file if it exists")
     pic.set_defaults(run=run_pic)
 
     jobs = commands.add_parser("jobs", parents=[common], help="your jobs, newest first")
@@ -228,11 +230,10 @@ def parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=20, help="how many (1-100, default 20)")
     jobs.set_defaults(run=run_jobs)
 
-    show = commands.add_parser("show", parents=[common], help="one job")
+    show = commands.add_parser("show", parents=[common, overwrite], help="one job")
     show.add_argument("id", help="the job id")
     show.add_argument("-o", "--output", help="download a done job's result (a photo, or a "
                       "calculation's log file) to this file")
-    show.add_argument("--force", action="store_true", help="overwrite that file if it exists")
     show.set_defaults(run=run_show)
 
     cancel = commands.add_parser("cancel", parents=[common], help="cancel a queued job")
