@@ -13,6 +13,7 @@ Each is off at 0, and staff are held to them unless CLOUDSITE_LIMITS_EXEMPT_STAF
 """
 
 import functools
+import ipaddress
 import time
 
 from django.conf import settings
@@ -45,6 +46,18 @@ def client_address(request: HttpRequest) -> str:
         if forwarded:
             return forwarded[:64]
     return request.META.get("REMOTE_ADDR", "unknown")[:64]
+
+
+def login_address(request: HttpRequest) -> str | None:
+    """The address django-axes records a login under: client_address, or None when that
+    is not an IP address (a login made in code, with no request behind it), since axes
+    stores it in an IP-address column that PostgreSQL checks."""
+    address = client_address(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address
 
 
 def is_exempt(person) -> bool:

@@ -289,7 +289,7 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
 AXES_FAILURE_LIMIT = envint("CLOUDSITE_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("CLOUDSITE_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "cloudsite.limits.client_address"
+AXES_CLIENT_IP_CALLABLE = "cloudsite.limits.login_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 

@@ -54,3 +54,14 @@ def test_the_settings_lock_by_username_and_address_together():
     assert project.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
     assert project.AXES_FAILURE_LIMIT == 5
     assert project.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
+
+
+def test_axes_records_a_login_made_in_code_without_an_address(rf):
+    # force_login and other logins in code have no REMOTE_ADDR: axes stores None, not
+    # "unknown", which PostgreSQL's inet column would refuse.
+    from cloudsite.limits import login_address
+
+    request = rf.get("/")
+    assert login_address(request) == "127.0.0.1"
+    del request.META["REMOTE_ADDR"]
+    assert login_address(request) is None
