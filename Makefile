@@ -1,6 +1,7 @@
 # The newest Python >= 3.11 on PATH (3.11, 3.12 and 3.13 are tested), or PYTHON=/path/to/python.
+# Each candidate is run, not just found: a pyenv shim exists for versions it will not run.
 PYTHON ?= $(shell for v in 3.14 3.13 3.12 3.11; do \
-	command -v python$$v >/dev/null 2>&1 && { echo python$$v; exit 0; }; done; \
+	python$$v -c '' >/dev/null 2>&1 && { echo python$$v; exit 0; }; done; \
 	python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo python3)
 PORT ?= 8000
 VENV := .venv

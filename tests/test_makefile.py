@@ -46,6 +46,16 @@ def test_the_newest_python_of_at_least_3_11_is_taken(tmp_path, bin_dir):
     assert which_python(tmp_path, bin_dir, "PYTHON=/opt/py/bin/python3") == "/opt/py/bin/python3"
 
 
+def test_a_python_found_but_not_runnable_is_passed_over(tmp_path, bin_dir):
+    # pyenv puts a shim for every version it knows on PATH; a version not selected fails
+    # when run ("python3.13: command not found"), as CI's clean clone met.
+    fake_python(bin_dir, "python3.11", (3, 11))
+    shim = bin_dir / "python3.13"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    assert which_python(tmp_path, bin_dir) == "python3.11"
+
+
 def test_a_plain_python3_counts_only_from_3_11(tmp_path, bin_dir):
     fake_python(bin_dir, "python3", (3, 10))
     assert which_python(tmp_path, bin_dir) == ""

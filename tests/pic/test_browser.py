@@ -50,6 +50,12 @@ def test_a_user_uploads_a_photo_and_compares(live_server, pic_worker, browser_pa
     assert rows.count() == 5
     contrast = page.locator("tr[data-metric=contrast] td").all_inner_texts()
     assert float(contrast[1]) > float(contrast[0]) and contrast[2].endswith("%")
+    # What was changed, per dimension, in words (pic.enhance.summary), as the API says it.
+    changes = page.locator("#changes li").all_inner_texts()
+    assert len(changes) == 3, changes
+    for word, line in zip(("Contrast", "Colour", "Detail"), changes, strict=True):
+        assert word.lower() in line.lower(), changes
+    assert any("%" in line for line in changes), changes
     download = page.get_by_role("link", name="Download the enhanced photo")
     assert download.get_attribute("href").endswith("/result?download=1")
     assert not [text for text in console if "Content Security Policy" in text], console
