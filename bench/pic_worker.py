@@ -37,7 +37,7 @@ class Figures:
     calls_per_job: float
     calls: dict
     failed: int
-    running: int  # "running" notes received: jobs still running 0.5 s after they started
+    running: int  # "running" notes received (workers.outbox.RUNNING_AFTER_SECONDS)
 
 
 def pic_body(n: int, key: str | None = None) -> str:

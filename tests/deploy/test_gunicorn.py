@@ -47,6 +47,15 @@ def served(tmp_path):
         server.communicate(timeout=30)
 
 
+def logged(log: Path, text: str) -> str:
+    """The access log once it holds `text` (gunicorn writes it after answering)."""
+    deadline = time.monotonic() + 10
+    while not log.exists() or text not in log.read_text():
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.1)
+    return log.read_text()
+
+
 def test_the_access_log_carries_the_load_balancers_request_id(served):
     port, log = served
     trace = "Root=1-67891233-abcdef012345678912345678"
@@ -54,11 +63,7 @@ def test_the_access_log_carries_the_load_balancers_request_id(served):
         "X-Amzn-Trace-Id": trace, "X-Forwarded-For": "203.0.113.7"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
-    deadline = time.monotonic() + 10
-    while not log.exists() or "healthz" not in log.read_text():
-        assert time.monotonic() < deadline, "no access log line"
-        time.sleep(0.1)
-    (line,) = [line for line in log.read_text().splitlines() if "/healthz" in line]
+    (line,) = [line for line in logged(log, "healthz").splitlines() if "/healthz" in line]
     assert line.startswith("203.0.113.7 ") and '"GET /healthz HTTP/1.1" 200' in line
     assert line.endswith(f"request_id={trace}")
 
@@ -82,9 +87,5 @@ def test_the_access_log_of_the_config_leaves_tokens_out(served):
     request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz?token={secret}")
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
-    deadline = time.monotonic() + 10
-    while not log.exists() or "healthz" not in log.read_text():
-        assert time.monotonic() < deadline, "no access log line"
-        time.sleep(0.1)
-    text = log.read_text()
+    text = logged(log, "healthz")
     assert "/healthz?token=[redacted]" in text and secret not in text
